@@ -1,0 +1,105 @@
+"""BackupSchedule: scheduled, retained, encrypted copies of the database and the shared volumes.
+
+| cloud | implementation | database | volumes |
+|---|---|---|---|
+| aws | AWS Backup vault (KMS) + plan (schedule, retention, optional cross-region copy) + selection | RDS instance | EFS file systems |
+| gcp | Cloud SQL backup configuration + scheduled export to a versioned, retention-locked bucket | Cloud SQL | Filestore backups |
+| azure | Flexible Server retention + geo-redundancy; Data Protection backup vault for long-term copies | Flexible Server | Azure Files share snapshots |
+| kubernetes | CNPG ScheduledBackup to an S3-compatible bucket (barman), retention policy | CNPG Cluster | CronJob: tar + upload, `concurrencyPolicy: Forbid`, history limits, deadline, hardened pod |
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import pulumi
+
+from .._core import Component, InputError
+from .._core.units import cron, in_range
+
+_BUCKET = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[A-Za-z0-9._\-/]*)?$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class VolumeBackup:
+    """A shared volume of a WebService to back up."""
+
+    service: Any
+    """The WebService that owns the volume. Required."""
+    volume: str
+    """The SharedVolume name. Required."""
+    schedule: str
+    """Cron expression (UTC), e.g. "0 4 * * 0" weekly. Required."""
+    retention_days: int = 30
+    """How long copies are kept. Default: 30 days."""
+
+    def __post_init__(self) -> None:
+        cron(f"backups.volumes[{self.volume}].schedule", self.schedule)
+        in_range(f"backups.volumes[{self.volume}].retention_days", self.retention_days, 1, 3653, "days")
+
+
+@dataclass(frozen=True, kw_only=True)
+class KubernetesBackupOptions:
+    """Kubernetes-only settings of BackupSchedule."""
+
+    bucket: str = "s3://prodkit-backups"
+    """S3-compatible destination ("s3://bucket/prefix"); credentials come from `credentials_secret`. Default: "s3://prodkit-backups"."""
+    endpoint_url: str | None = None
+    """S3 endpoint for non-AWS object stores (MinIO, R2, GCS interop). Default: AWS S3."""
+    credentials_secret: str = "backup-s3-credentials"
+    """Existing Secret with ACCESS_KEY_ID / ACCESS_SECRET_KEY. Default: "backup-s3-credentials"."""
+
+    def __post_init__(self) -> None:
+        if not _BUCKET.match(self.bucket):
+            raise InputError("backups.bucket", self.bucket, "allowed: 's3://bucket' or 's3://bucket/prefix'")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AwsBackupOptions:
+    """AWS-only settings of BackupSchedule."""
+
+    copy_region: str | None = None
+    """Region to copy every recovery point to. Default: none."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class BackupScheduleArgs:
+    """Arguments of :class:`BackupSchedule`."""
+
+    database: Any = None
+    """The ManagedPostgres to back up. Default: none."""
+    schedule: str = "0 3 * * *"
+    """Database backup schedule, cron (UTC). Default: daily 03:00."""
+    retention_days: int = 7
+    """Database backup retention. Default: 7 days."""
+    volumes: Sequence[VolumeBackup] = ()
+    """Shared volumes to back up. Default: none."""
+    deletion_protection: bool = True
+    """Protect the vault/bucket/backups from deletion. Default: on; staging opts out."""
+    aws: AwsBackupOptions | None = None
+    """AWS-only options. Default: AwsBackupOptions() on AWS; an error on other clouds."""
+    kubernetes: KubernetesBackupOptions | None = None
+    """Kubernetes-only options. Default: KubernetesBackupOptions() on Kubernetes; an error on other clouds."""
+
+    def __post_init__(self) -> None:
+        cron("backups.database.schedule", self.schedule)
+        in_range("backups.database.retention_days", self.retention_days, 1, 3653, "days")
+        if self.database is None and not self.volumes:
+            raise InputError("backups", "nothing", "name a database or at least one volume to back up")
+
+
+class BackupSchedule(Component):
+    """Scheduled backups with retention.
+
+    Example: ``BackupSchedule("backups", BackupScheduleArgs(database=db, schedule="0 2 * * *", retention_days=30), platform)``
+
+    Cost: AWS Backup warm storage GB-month; Kubernetes the object storage used.
+    """
+
+    ARGS = BackupScheduleArgs
+    OUTPUTS = ("destination",)
+
+    destination: pulumi.Output[str]
+    """Where the copies go: vault ARN (aws), bucket URL (kubernetes, gcp), vault id (azure)."""

@@ -1,0 +1,100 @@
+"""ManagedRedis: a private Redis 7 endpoint with AUTH and TLS where the platform offers it.
+
+| cloud | implementation | high_availability means | TLS / AUTH | persistence |
+|---|---|---|---|---|
+| aws | ElastiCache replication group (Redis 7 / Valkey), KMS at rest | 2+ nodes, automatic failover, Multi-AZ | `transit_encryption_enabled`, AUTH token in Secrets Manager | daily snapshots (`snapshot_retention_days`) |
+| gcp | Memorystore | STANDARD_HA | transit encryption, AUTH | RDB snapshots |
+| azure | Azure Managed Redis (Azure Cache for Redis is being retired), private endpoint | HA on | TLS 1.2+, access keys in Key Vault | RDB |
+| kubernetes | StatefulSet on the official `redis:7` image, PVC, hardened pod | Sentinel (3 sentinels, 1 primary + 2 replicas) | `requirepass` from a generated Secret; in-cluster traffic is not TLS (NetworkPolicy limits it to linked services) | AOF `appendfsync everysec` |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from .._core import Component, InputError, one_of
+from .._core.units import in_range
+
+POLICIES = ("noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AwsRedisOptions:
+    """AWS-only settings of ManagedRedis (ElastiCache)."""
+
+    node_type: str | None = None
+    """Cache node type. Default: the smallest cache.t4g/m7g type whose memory holds `memory_mib`."""
+    engine: str = "redis"
+    """"redis" or "valkey". Default: "redis"."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class KubernetesRedisOptions:
+    """Kubernetes-only settings of ManagedRedis."""
+
+    image: str = "redis:7.4.2-alpine"
+    """Official Redis image. Default: "redis:7.4.2-alpine"."""
+    storage_class: str | None = None
+    """StorageClass of the data volumes. Default: the cluster default."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ManagedRedisArgs:
+    """Arguments of :class:`ManagedRedis`."""
+
+    network: Any
+    """The Network component to live in. Required."""
+    version: str = "7"
+    """Redis major version. Default: "7"."""
+    memory_mib: int = 1024
+    """`maxmemory`: the dataset size the cache may hold. Default: 1024 MiB."""
+    maxmemory_policy: str = "allkeys-lru"
+    """Eviction policy when full. Default: "allkeys-lru"; use "noeviction" for queues."""
+    persistence: bool = True
+    """Keep data across restarts (AOF everysec on Kubernetes, snapshots on managed clouds). Default: on."""
+    storage_gib: int = 10
+    """Volume size for persistence (Kubernetes). Default: 10 GiB."""
+    high_availability: bool = False
+    """Replicas with automatic failover (Sentinel on Kubernetes). Default: single node."""
+    snapshot_retention_days: int = 7
+    """Daily snapshot retention on managed clouds, 0-35. Default: 7."""
+    deletion_protection: bool = True
+    """`protect` and retain on delete for the cache and its volumes. Default: on; staging opts out."""
+    aws: AwsRedisOptions | None = None
+    """AWS-only options. Default: AwsRedisOptions() on AWS; an error on other clouds."""
+    kubernetes: KubernetesRedisOptions | None = None
+    """Kubernetes-only options. Default: KubernetesRedisOptions() on Kubernetes; an error on other clouds."""
+
+    def __post_init__(self) -> None:
+        if str(self.version) not in ("7",):
+            raise one_of("redis.version", self.version, ["7"])
+        if self.maxmemory_policy not in POLICIES:
+            raise one_of("redis.maxmemory_policy", self.maxmemory_policy, POLICIES)
+        in_range("redis.memory_mib", self.memory_mib, 64, 512 * 1024, "MiB")
+        in_range("redis.storage_gib", self.storage_gib, 1, 16384, "GiB")
+        in_range("redis.snapshot_retention_days", self.snapshot_retention_days, 0, 35, "days")
+        if self.persistence and self.storage_gib * 1024 < self.memory_mib:
+            raise InputError("redis.storage_gib", self.storage_gib, f"must hold the dataset ({self.memory_mib} MiB) for persistence")
+
+
+class ManagedRedis(Component):
+    """A private Redis with AUTH.
+
+    Example: ``cache = ManagedRedis("cache", ManagedRedisArgs(network=net, memory_mib=1024), platform)``
+
+    Cost: AWS ElastiCache node-hours x nodes; Kubernetes the pods' requests and volumes.
+    """
+
+    ARGS = ManagedRedisArgs
+    OUTPUTS = ("host", "port", "url")
+    SECRET_OUTPUTS = frozenset({"url"})
+
+    host: pulumi.Output[str]
+    """Private hostname of the primary (or the Sentinel-aware service)."""
+    port: pulumi.Output[int]
+    """TCP port, 6379."""
+    url: pulumi.Output[str]
+    """redis://:password@host:6379/0, `rediss://` where TLS exists. Secret."""

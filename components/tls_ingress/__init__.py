@@ -1,0 +1,151 @@
+"""TlsIngress: the HTTPS front door: certificate, HTTP->HTTPS redirect, HSTS and security headers, per-route
+timeouts and rate limits.
+
+| cloud | implementation | certificate | rate limiting | streaming (SSE) routes |
+|---|---|---|---|---|
+| aws | internet-facing ALB in public subnets, HTTPS listener (TLS 1.3/1.2 policy), HTTP listener redirecting 301, listener rules per route, access logs to an encrypted bucket | ACM with DNS validation | WAFv2 rate-based rule + AWS managed rule groups | idle timeout covers the longest route |
+| gcp | global external HTTPS LB, serverless NEGs, URL map | Google-managed | Cloud Armor rate limiting | backend timeout per service |
+| azure | Container Apps ingress (HTTPS only); Front Door + WAF where rate limiting is asked | managed certificate | Front Door WAF rate rule | - |
+| kubernetes | Ingress (class nginx); routes with different annotations become separate Ingress objects for the same host | cert-manager `cluster-issuer` | nginx `limit-rpm` per route | `proxy-buffering: off` |
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal, Sequence
+
+import pulumi
+
+from .._core import Component, InputError
+from .._core.units import in_range
+
+_PATH = re.compile(r"^/[A-Za-z0-9._~\-/]*$")
+_HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Route:
+    """One path prefix routed to one WebService."""
+
+    path: str
+    """Path prefix, e.g. "/api/agents" ("/" catches the rest). Required."""
+    service: Any
+    """The WebService that serves it (must be `public`). Required."""
+    rate_limit_per_minute: int = 600
+    """Requests per minute per client IP before 429/blocking. Default: 600."""
+    timeout_seconds: int = 60
+    """Upstream read/send timeout (600 for long agent calls). Default: 60 s."""
+    streaming: bool = False
+    """Server-sent events / streaming responses: proxy buffering off. Default: off."""
+    body_size_mib: int = 10
+    """Largest request body accepted. Default: 10 MiB."""
+
+    def __post_init__(self) -> None:
+        check_path(self.path)
+        in_range(f"routes[{self.path}].rate_limit_per_minute", self.rate_limit_per_minute, 1, 1_000_000, "requests/minute")
+        in_range(f"routes[{self.path}].timeout_seconds", self.timeout_seconds, 1, 3600, "s")
+        in_range(f"routes[{self.path}].body_size_mib", self.body_size_mib, 1, 1024, "MiB")
+
+
+def check_path(path: Any) -> str:
+    if not isinstance(path, str) or not _PATH.match(path) or "//" in path or (len(path) > 1 and path.endswith("/")):
+        raise InputError(
+            "route.path", path,
+            "allowed: an absolute path prefix of letters, digits and . _ ~ - / without wildcards, query or trailing slash, e.g. '/api/agents'",
+        )
+    return path
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecurityHeaders:
+    """Response headers every route gets."""
+
+    hsts_max_age_seconds: int = 31536000
+    """Strict-Transport-Security max-age (includeSubDomains). Default: one year."""
+    content_security_policy: str | None = None
+    """Content-Security-Policy value. Default: none (apps usually set their own)."""
+    frame_options: Literal["DENY", "SAMEORIGIN"] = "SAMEORIGIN"
+    """X-Frame-Options. Default: "SAMEORIGIN"."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AwsIngressOptions:
+    """AWS-only settings of TlsIngress (ALB)."""
+
+    hosted_zone_id: str | None = None
+    """Route 53 zone for DNS validation and the alias record. Default: none (validation records are exported)."""
+    ssl_policy: str = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    """HTTPS listener security policy. Default: "ELBSecurityPolicy-TLS13-1-2-2021-06"."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class KubernetesIngressOptions:
+    """Kubernetes-only settings of TlsIngress."""
+
+    cluster_issuer: str = "letsencrypt-prod"
+    """cert-manager ClusterIssuer that signs the certificate. Default: "letsencrypt-prod"."""
+    ingress_class: str = "nginx"
+    """IngressClass. Default: "nginx"."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TlsIngressArgs:
+    """Arguments of :class:`TlsIngress`."""
+
+    network: Any
+    """The Network component. Required."""
+    domain: str
+    """Public hostname, e.g. "app.example.com". Required."""
+    routes: Sequence[Route]
+    """Routes, matched longest prefix first. Required (at least one)."""
+    headers: SecurityHeaders = field(default_factory=SecurityHeaders)
+    """Security headers. Default: HSTS one year, nosniff, SAMEORIGIN framing, no CSP."""
+    cors_origins: Sequence[str] = ()
+    """Origins allowed by CORS; "*" is refused. Default: none (same-origin only)."""
+    waf_mode: Literal["count", "block"] = "block"
+    """Whether the WAF/rate rules block or only count. Default: "block"; staging counts."""
+    deletion_protection: bool = True
+    """Protect the load balancer and its log bucket from deletion. Default: on; staging opts out."""
+    access_log_retention_days: int = 90
+    """Retention of load-balancer access logs. Default: 90 days."""
+    aws: AwsIngressOptions | None = None
+    """AWS-only options. Default: AwsIngressOptions() on AWS; an error on other clouds."""
+    kubernetes: KubernetesIngressOptions | None = None
+    """Kubernetes-only options. Default: KubernetesIngressOptions() on Kubernetes; an error on other clouds."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.domain, str) or not _HOST.match(self.domain):
+            raise InputError("domain", self.domain, "allowed: a lowercase DNS hostname such as 'app.example.com'")
+        if not self.routes:
+            raise InputError("routes", [], "at least one route is required")
+        paths = [r.path for r in self.routes]
+        dup = {p for p in paths if paths.count(p) > 1}
+        if dup:
+            raise InputError("routes", sorted(dup)[0], "each path may be routed once")
+        for origin in self.cors_origins:
+            if origin == "*" or not str(origin).startswith("https://"):
+                raise InputError("cors_origins", origin, "allowed: explicit https:// origins; '*' lets any site call the API with users' credentials")
+        in_range("access_log_retention_days", self.access_log_retention_days, 1, 3653, "days")
+
+    @property
+    def longest_timeout(self) -> int:
+        return max(r.timeout_seconds for r in self.routes)
+
+
+class TlsIngress(Component):
+    """The HTTPS entry point of the app.
+
+    Example: ``TlsIngress("edge", TlsIngressArgs(network=net, domain="app.example.com",
+    routes=[Route(path="/", service=web)]), platform)``
+
+    Cost: AWS ALB hours + LCUs, WAF ACL + rules + requests; Kubernetes none beyond the ingress controller.
+    """
+
+    ARGS = TlsIngressArgs
+    OUTPUTS = ("url", "hostname")
+
+    url: pulumi.Output[str]
+    """https://domain/."""
+    hostname: pulumi.Output[str]
+    """DNS name to point the domain at (load balancer DNS name) or the domain itself when DNS is managed."""

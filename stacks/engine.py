@@ -1,0 +1,268 @@
+"""The offline engine: runs a Pulumi program under Pulumi's mock monitor and records every resource.
+
+One engine for `prodkit plan` and for the tests. It records what a real preview would send to the engine:
+type, logical name, parent, inputs, and the resource options the mocks cannot see (`protect`,
+`retain_on_delete`, `ignore_changes`, `aliases`), which it reads from the RegisterResource request itself.
+
+Provider-computed fields (ids, ARNs, auto-names, endpoints) are absent under mocks; :class:`Recorder` fills
+them deterministically so that programs can use them as inputs of other resources.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import pulumi
+from pulumi.runtime.mocks import MockMonitor
+
+#: Marker the Pulumi wire format uses for a secret value.
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270"
+REDACTED = "[secret]"
+
+
+@dataclass
+class Resource:
+    """One registered resource, as a preview would show it."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    inputs: dict[str, Any]
+    """Inputs with numbers normalised (3.0 -> 3) and secret values replaced by ``[secret]``."""
+    raw_inputs: dict[str, Any] = field(repr=False, default_factory=dict)
+    """Inputs with secrets unwrapped (for manifest writing only; never printed)."""
+    secret_paths: list[str] = field(default_factory=list)
+    """Top-level input keys that carried a secret value."""
+    protect: bool = False
+    retain_on_delete: bool = False
+    ignore_changes: list[str] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)
+
+    def get(self, dotted: str, default: Any = None) -> Any:
+        """Look up a nested input by 'a.b.0.c'."""
+        node: Any = self.inputs
+        for part in dotted.split("."):
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            else:
+                return default
+        return node
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "parent": self.parent,
+            "protect": self.protect,
+            "retainOnDelete": self.retain_on_delete,
+            "ignoreChanges": self.ignore_changes,
+            "inputs": self.inputs,
+        }
+
+
+def normalise(value: Any, redact: bool) -> Any:
+    """Floats that are whole become ints; secret envelopes become their value or ``[secret]``."""
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG) == SECRET_VALUE:
+            return REDACTED if redact else normalise(value.get("value"), redact)
+        return {k: normalise(v, redact) for k, v in value.items()}
+    if isinstance(value, list):
+        return [normalise(v, redact) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _contains_secret(value: Any) -> bool:
+    if isinstance(value, dict):
+        return value.get(SECRET_SIG) == SECRET_VALUE or any(_contains_secret(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_contains_secret(v) for v in value)
+    return False
+
+
+def _fake(kind: str, seed: str) -> str:
+    return f"{kind}-{hashlib.sha1(seed.encode()).hexdigest()[:12]}"
+
+
+class Recorder(pulumi.runtime.Mocks):
+    """Mocks that echo inputs as state and fill the provider-computed fields programs read."""
+
+    def __init__(self, region: str = "us-east-1", account: str = "123456789012") -> None:
+        self.region = region
+        self.account = account
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        state = dict(args.inputs)
+        typ, name = args.typ, args.name
+        rid = _fake("id", f"{typ}::{name}")
+        if typ.startswith("aws:"):
+            service = typ.split(":")[1].split("/")[0]
+            state.setdefault("arn", f"arn:aws:{service}:{self.region}:{self.account}:{name}")
+            state.setdefault("name", state.get("name") or f"{name}-{rid[3:10]}")
+            for key, value in _AWS_COMPUTED.items():
+                if typ.endswith(key):
+                    for k, v in value(name, self).items():
+                        state.setdefault(k, v)
+        elif typ.startswith("kubernetes:"):
+            meta = dict(state.get("metadata") or {})
+            meta.setdefault("name", f"{name}-{rid[3:11]}")
+            state["metadata"] = meta
+        elif typ.startswith("random:"):
+            state.setdefault("result", _fake("random", name))
+        return rid, state
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        token = args.token
+        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            zones = [f"{self.region}{z}" for z in "abc"]
+            return {"names": zones, "zoneIds": [f"use1-az{i}" for i in range(1, 4)], "id": self.region}
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": self.account, "arn": f"arn:aws:iam::{self.account}:root", "userId": "mock", "id": self.account}
+        if token == "aws:index/getRegion:getRegion":
+            return {"name": self.region, "region": self.region, "id": self.region}
+        if token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+        if token.startswith("aws:elb/getServiceAccount") or token.startswith("aws:elb/getServiceAccount"):
+            return {"arn": "arn:aws:iam::127311923021:root", "id": "127311923021"}
+        return {}
+
+
+_AWS_COMPUTED: dict[str, Callable[[str, Recorder], dict[str, Any]]] = {
+    "rds/instance:Instance": lambda n, r: {
+        "address": f"{n}.cluster.{r.region}.rds.amazonaws.com",
+        "endpoint": f"{n}.cluster.{r.region}.rds.amazonaws.com:5432",
+        "masterUserSecrets": [{"secretArn": f"arn:aws:secretsmanager:{r.region}:{r.account}:secret:rds!{n}", "kmsKeyId": "k", "secretStatus": "active"}],
+        "resourceId": _fake("db", n),
+    },
+    "elasticache/replicationGroup:ReplicationGroup": lambda n, r: {
+        "primaryEndpointAddress": f"master.{n}.cache.amazonaws.com",
+        "configurationEndpointAddress": f"config.{n}.cache.amazonaws.com",
+    },
+    "lb/loadBalancer:LoadBalancer": lambda n, r: {"dnsName": f"{n}.{r.region}.elb.amazonaws.com", "zoneId": "Z35SXDOTRQ7X7K", "arnSuffix": f"app/{n}/abc"},
+    "lb/targetGroup:TargetGroup": lambda n, r: {"arnSuffix": f"targetgroup/{n}/abc"},
+    "acm/certificate:Certificate": lambda n, r: {
+        "domainValidationOptions": [{"domainName": "example.com", "resourceRecordName": f"_x.{n}.", "resourceRecordType": "CNAME", "resourceRecordValue": "_y.acm-validations.aws."}],
+    },
+    "efs/fileSystem:FileSystem": lambda n, r: {"dnsName": f"{n}.efs.{r.region}.amazonaws.com"},
+    "ecs/cluster:Cluster": lambda n, r: {},
+    "kms/key:Key": lambda n, r: {"keyId": _fake("key", n)},
+}
+
+
+class _RecordingMonitor(MockMonitor):
+    """The mock monitor, also keeping the options each RegisterResource request carried."""
+
+    def __init__(self, mocks: Recorder) -> None:
+        super().__init__(mocks)
+        self.requests: list[tuple[str, Any]] = []
+
+    def RegisterResource(self, request):  # noqa: N802 (gRPC name)
+        response = super().RegisterResource(request)
+        self.requests.append((response.urn, request))
+        return response
+
+
+def _opt(request: Any, name: str) -> Any:
+    try:
+        return getattr(request, name) if request.HasField(name) else None
+    except ValueError:  # not an optional field in this SDK version
+        return getattr(request, name, None)
+
+
+@dataclass
+class Inventory:
+    """Every resource a program registered, in registration order."""
+
+    resources: list[Resource]
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, suffix: str) -> list[Resource]:
+        return [r for r in self.resources if r.type == suffix or r.type.endswith(suffix)]
+
+    def named(self, name: str) -> Resource:
+        for r in self.resources:
+            if r.name == name:
+                return r
+        raise KeyError(f"no resource named {name!r}; have {[r.name for r in self.resources]}")
+
+    def children(self, parent_urn: str) -> list[Resource]:
+        return [r for r in self.resources if r.parent == parent_urn]
+
+    def custom(self) -> list[Resource]:
+        return [r for r in self.resources if r.custom]
+
+
+def run(
+    program: Callable[[], Any],
+    *,
+    stack: str = "test",
+    project: str = "prodkit",
+    config: dict[str, Any] | None = None,
+    secret_keys: Iterable[str] = (),
+    region: str = "us-east-1",
+) -> Inventory:
+    """Run `program` under mocks and return what it registered. Raises what the program raises."""
+    import json
+
+    from pulumi.runtime import settings as _settings
+    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.sync_await import _sync_await
+
+    mocks = Recorder(region=region)
+    monitor = _RecordingMonitor(mocks)
+    # A fresh root stack per run: the SDK keeps one in a global.
+    _settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    flat = {k: v if isinstance(v, str) else json.dumps(v) for k, v in (config or {}).items()}
+    pulumi.runtime.set_all_config(flat, list(secret_keys))
+    _settings.SETTINGS.rpc_manager.clear()
+
+    errors: list[BaseException] = []
+
+    def body() -> None:
+        try:
+            program()
+        except BaseException as exc:  # surfaced after the loop drains
+            errors.append(exc)
+
+    _sync_await(run_pulumi_func(body))
+    if errors:
+        raise errors[0]
+
+    resources = []
+    for urn, request in monitor.requests:
+        if request.type == "pulumi:pulumi:Stack":
+            continue
+        raw = _deserialize(request)
+        resources.append(
+            Resource(
+                urn=urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent,
+                custom=bool(request.custom),
+                inputs=normalise(raw, redact=True),
+                raw_inputs=normalise(raw, redact=False),
+                secret_paths=sorted(k for k, v in raw.items() if _contains_secret(v)),
+                protect=bool(_opt(request, "protect")),
+                retain_on_delete=bool(_opt(request, "retainOnDelete")),
+                ignore_changes=list(request.ignoreChanges),
+                aliases=[a.urn or a.spec.name for a in getattr(request, "aliases", [])],
+            )
+        )
+    return Inventory(resources)
+
+
+def _deserialize(request: Any) -> dict[str, Any]:
+    from pulumi.runtime import rpc
+
+    return rpc.deserialize_properties(request.object, keep_unknowns=True, keep_internal=False) if request.object else {}
