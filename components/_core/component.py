@@ -61,6 +61,7 @@ class Component(pulumi.ComponentResource):
 
     Subclasses declare ``ARGS`` (the Args dataclass), ``OUTPUTS`` (the output names, identical on every cloud)
     and ``SECRET_OUTPUTS``. A backend is a module ``_<cloud>.py`` beside the component with
+    an optional pure ``validate(args, platform)`` raising InputError for limits of that cloud, and
     ``build(name, args, platform, child_opts) -> dict`` returning every name of ``OUTPUTS`` plus optional
     ``handle`` (backend-private data for other components of the same cloud) and ``link``.
     """
@@ -81,6 +82,9 @@ class Component(pulumi.ComponentResource):
             raise TypeError(f"{type(self).__name__} expects {self.ARGS.__name__}, got {type(args).__name__}")
         check_cloud_options(args, platform)
         backend = load_backend(type(self), platform.cloud)  # fails before anything is registered
+        validate = getattr(backend, "validate", None)
+        if validate is not None:  # cloud-specific limits (e.g. Fargate sizes), still before registration
+            validate(args, platform)
         super().__init__(f"prodkit:index:{type(self).__name__}", name, None, opts)
         self.platform = platform
         result = backend.build(name, args, platform, pulumi.ResourceOptions(parent=self))
