@@ -155,6 +155,9 @@ _AWS_COMPUTED: dict[str, Callable[[str, Recorder], dict[str, Any]]] = {
     "efs/fileSystem:FileSystem": lambda n, r: {"dnsName": f"{n}.efs.{r.region}.amazonaws.com"},
     "ecs/cluster:Cluster": lambda n, r: {},
     "kms/key:Key": lambda n, r: {"keyId": _fake("key", n)},
+    "rds/proxy:Proxy": lambda n, r: {"endpoint": f"{n}.proxy-abc.{r.region}.rds.amazonaws.com"},
+    "ec2/vpcEndpoint:VpcEndpoint": lambda n, r: {"prefixListId": "pl-63a5400a"},
+    "route53/record:Record": lambda n, r: {"fqdn": f"{n}.zone.example."},
 }
 
 

@@ -198,12 +198,13 @@ class WebServiceArgs:
         return self.memory_limit_mib or self.memory_mib
 
 
-_SECRET_NAME = re.compile(r"(_KEY|_SECRET|_TOKEN|PASSWORD|^DATABASE_URL$|^REDIS_URL$|_DSN$)")
+_SECRET_NAME = re.compile(r"(_KEY$|_SECRET$|_TOKEN$|PASSWORD|_DSN$|^DATABASE_URL$|^REDIS_URL$)")
 
 
 def looks_secret(name: str) -> bool:
-    """Names that must come from a secret reference (the policy pack uses the same test)."""
-    return bool(_SECRET_NAME.search(name)) and not name.endswith("_PATH") and not name.endswith("_ID")
+    """Names that must come from a secret reference: *_KEY, *_SECRET, *_TOKEN, *PASSWORD*, *_DSN, DATABASE_URL,
+    REDIS_URL (the policy pack uses the same test). OPENAI_MAX_TOKENS or GITHUB_APP_PRIVATE_KEY_PATH are config."""
+    return bool(_SECRET_NAME.search(name))
 
 
 def check_image(field_name: str, image: str) -> str:

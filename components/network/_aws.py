@@ -1,0 +1,241 @@
+"""AWS backend of Network: a VPC with three subnet tiers per availability zone.
+
+Layout (deterministic, so a re-plan never moves a subnet): the VPC CIDR is cut into 16 equal blocks
+(`/16` -> `/20` blocks, `/20` -> `/24` blocks); block ``tier * 4 + zone`` belongs to tier
+public (0), private (1) or isolated (2) in zone ``zone``. Block 12-15 stay free for later tiers.
+
+| tier | holds | route to the internet |
+|---|---|---|
+| public | ALB, NAT gateways | internet gateway |
+| private | ECS tasks, EFS mount targets, VPC interface endpoints | NAT gateway (one shared, or one per zone) |
+| isolated | RDS, ElastiCache | none (S3 gateway endpoint only) |
+
+Hardening beyond the subnets: the VPC's default security group is stripped of every rule (nothing can use it by
+accident), flow logs of all traffic go to CloudWatch Logs with retention, an S3 gateway endpoint keeps S3/ECR-layer
+traffic off the NAT, and interface endpoints for ECR, Secrets Manager and CloudWatch Logs let tasks without
+internet egress still pull images from ECR, read their secrets and ship logs (Fargate does all three through the
+task's own network interface, so its security group must allow them).
+
+Cost: each NAT gateway ~$33/month + data; each interface endpoint ~$7.30/month per zone (4 endpoints); flow-log
+ingestion per GB.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from types import SimpleNamespace
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from .._core import InputError, Platform
+
+_COMPONENT = "network"
+_TIERS = ("public", "private", "isolated")
+_BLOCKS_PER_TIER = 4  # room for up to 4 zones per tier
+_SPLIT_BITS = 4  # 16 equal blocks
+_SMALLEST_AWS_SUBNET = 28  # AWS refuses subnets smaller than /28
+# Services a task without internet egress still needs, reached through interface endpoints in the private tier.
+_INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "secretsmanager", "logs")
+
+
+def subnet_plan(cidr: str, zones: int) -> dict[str, list[str]]:
+    """The subnet CIDRs of every tier, zone by zone: ``{"public": [...], "private": [...], "isolated": [...]}``.
+
+    Pure and deterministic: the same CIDR and zone count always give the same subnets.
+    """
+    net = ipaddress.ip_network(cidr, strict=True)
+    blocks = list(net.subnets(prefixlen_diff=_SPLIT_BITS))
+    return {tier: [str(blocks[t * _BLOCKS_PER_TIER + z]) for z in range(zones)] for t, tier in enumerate(_TIERS)}
+
+
+def validate(args: Any, platform: Platform) -> None:
+    """Refuse a CIDR that cannot hold the three tiers in every zone as AWS-valid subnets (>= /28)."""
+    try:
+        net = ipaddress.ip_network(args.cidr, strict=True)
+    except (ValueError, TypeError):
+        raise InputError("network.cidr", args.cidr, "allowed: an IPv4 network in CIDR notation, e.g. '10.0.0.0/16'") from None
+    if args.zones > _BLOCKS_PER_TIER:
+        raise InputError("network.zones", args.zones, f"allowed: 1 to {_BLOCKS_PER_TIER} zones on AWS")
+    subnet_prefix = net.prefixlen + _SPLIT_BITS
+    if subnet_prefix > _SMALLEST_AWS_SUBNET:
+        needed = len(_TIERS) * args.zones
+        raise InputError(
+            "network.cidr", args.cidr,
+            f"too small: {len(_TIERS)} tiers x {args.zones} zones = {needed} subnets are carved as /{subnet_prefix} "
+            f"blocks, but AWS subnets must be /{_SMALLEST_AWS_SUBNET} or larger; use a /{_SMALLEST_AWS_SUBNET - _SPLIT_BITS} "
+            "or larger network (e.g. '10.0.0.0/16')",
+        )
+
+
+def _policy(statements: list[dict[str, Any]]) -> pulumi.Output[str]:
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOptions) -> dict[str, Any]:
+    """Create the VPC and everything in it; return ``network_id`` and the AWS network handle."""
+    tags = platform.labels(_COMPONENT)
+
+    def named(role: str) -> dict[str, str]:
+        return {**tags, "Name": platform.physical_name(f"{name}-{role}", limit=255)}
+
+    # Only zones that need no opt-in: Local/Wavelength zones lack NAT gateways, RDS and ElastiCache.
+    available = aws.get_availability_zones(
+        state="available",
+        filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
+        opts=pulumi.InvokeOptions(parent=child.parent),
+    )
+    if len(available.names) < args.zones:
+        raise InputError("network.zones", args.zones, f"the region has only {len(available.names)} available zones: {available.names}")
+    zones = list(available.names[: args.zones])
+    plan = subnet_plan(args.cidr, args.zones)
+    region = platform.region or aws.get_region_output(opts=pulumi.InvokeOptions(parent=child.parent)).region
+
+    vpc = aws.ec2.Vpc(
+        f"{name}-vpc", cidr_block=args.cidr, enable_dns_support=True, enable_dns_hostnames=True,
+        tags=named("vpc"), opts=child,
+    )
+
+    # Strip the default security group: anything launched without an explicit group gets no access at all.
+    aws.ec2.DefaultSecurityGroup(
+        f"{name}-default-sg", vpc_id=vpc.id, ingress=[], egress=[], tags=named("default-sg"), opts=child,
+    )
+
+    subnets: dict[str, list[aws.ec2.Subnet]] = {tier: [] for tier in _TIERS}
+    for tier in _TIERS:
+        for z, (zone, cidr) in enumerate(zip(zones, plan[tier])):
+            subnets[tier].append(
+                aws.ec2.Subnet(
+                    f"{name}-{tier}-{z}", vpc_id=vpc.id, cidr_block=cidr, availability_zone=zone,
+                    # Nothing in the public tier needs an automatic public IP: the ALB and NAT get their own.
+                    map_public_ip_on_launch=False,
+                    tags={**named(f"{tier}-{zone}"), "tier": tier}, opts=child,
+                )
+            )
+
+    # Public tier: internet gateway.
+    igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags=named("igw"), opts=child)
+    public_rt = aws.ec2.RouteTable(f"{name}-public-rt", vpc_id=vpc.id, tags=named("public-rt"), opts=child)
+    aws.ec2.Route(f"{name}-public-default", route_table_id=public_rt.id, destination_cidr_block="0.0.0.0/0", gateway_id=igw.id, opts=child)
+    for z, subnet in enumerate(subnets["public"]):
+        aws.ec2.RouteTableAssociation(f"{name}-public-rta-{z}", subnet_id=subnet.id, route_table_id=public_rt.id, opts=child)
+
+    # Private tier: NAT gateway(s). One per zone survives a zone outage; one shared is cheaper.
+    nat_count = args.zones if args.nat_per_zone else 1
+    private_rts = []
+    for z in range(nat_count):
+        eip = aws.ec2.Eip(f"{name}-nat-eip-{z}", domain="vpc", tags=named(f"nat-eip-{z}"), opts=child)
+        nat = aws.ec2.NatGateway(
+            f"{name}-nat-{z}", allocation_id=eip.id, subnet_id=subnets["public"][z].id, connectivity_type="public",
+            tags=named(f"nat-{z}"), opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[igw])),
+        )
+        rt = aws.ec2.RouteTable(f"{name}-private-rt-{z}", vpc_id=vpc.id, tags=named(f"private-rt-{z}"), opts=child)
+        aws.ec2.Route(f"{name}-private-default-{z}", route_table_id=rt.id, destination_cidr_block="0.0.0.0/0", nat_gateway_id=nat.id, opts=child)
+        private_rts.append(rt)
+    for z, subnet in enumerate(subnets["private"]):
+        rt = private_rts[z if args.nat_per_zone else 0]
+        aws.ec2.RouteTableAssociation(f"{name}-private-rta-{z}", subnet_id=subnet.id, route_table_id=rt.id, opts=child)
+
+    # Isolated tier: a route table with only the local route (and the S3 gateway endpoint below).
+    isolated_rt = aws.ec2.RouteTable(f"{name}-isolated-rt", vpc_id=vpc.id, tags=named("isolated-rt"), opts=child)
+    for z, subnet in enumerate(subnets["isolated"]):
+        aws.ec2.RouteTableAssociation(f"{name}-isolated-rta-{z}", subnet_id=subnet.id, route_table_id=isolated_rt.id, opts=child)
+
+    s3_endpoint = aws.ec2.VpcEndpoint(
+        f"{name}-s3-endpoint", vpc_id=vpc.id, vpc_endpoint_type="Gateway",
+        service_name=pulumi.Output.concat("com.amazonaws.", region, ".s3"),
+        route_table_ids=[rt.id for rt in private_rts] + [isolated_rt.id],
+        tags=named("s3-endpoint"), opts=child,
+    )
+
+    endpoint_sg = aws.ec2.SecurityGroup(
+        f"{name}-endpoints-sg", vpc_id=vpc.id, name=platform.physical_name(f"{name}-endpoints", limit=255),
+        description="VPC interface endpoints: HTTPS from inside the VPC", revoke_rules_on_delete=True,
+        tags=named("endpoints-sg"), opts=child,
+    )
+    aws.vpc.SecurityGroupIngressRule(
+        f"{name}-endpoints-https", security_group_id=endpoint_sg.id, ip_protocol="tcp", from_port=443, to_port=443,
+        cidr_ipv4=args.cidr, description="HTTPS from the VPC", tags=tags, opts=child,
+    )
+    for service in _INTERFACE_ENDPOINTS:
+        role = service.replace(".", "-")
+        aws.ec2.VpcEndpoint(
+            f"{name}-{role}-endpoint", vpc_id=vpc.id, vpc_endpoint_type="Interface",
+            service_name=pulumi.Output.concat("com.amazonaws.", region, f".{service}"),
+            subnet_ids=[s.id for s in subnets["private"]], security_group_ids=[endpoint_sg.id],
+            private_dns_enabled=True, tags=named(f"{role}-endpoint"), opts=child,
+        )
+
+    # Data-store subnet groups over the isolated tier.
+    db_subnets = aws.rds.SubnetGroup(
+        f"{name}-db-subnets", name=platform.physical_name(f"{name}-db", limit=255),
+        description="Isolated subnets for RDS", subnet_ids=[s.id for s in subnets["isolated"]], tags=named("db-subnets"), opts=child,
+    )
+    cache_subnets = aws.elasticache.SubnetGroup(
+        f"{name}-cache-subnets", name=platform.physical_name(f"{name}-cache", limit=255),
+        description="Isolated subnets for ElastiCache", subnet_ids=[s.id for s in subnets["isolated"]], tags=named("cache-subnets"), opts=child,
+    )
+
+    # Flow logs of all traffic, delivered by a role that may write to exactly this log group.
+    flow_group = aws.cloudwatch.LogGroup(
+        f"{name}-flow-logs", name=f"/aws/vpc/{platform.physical_name(name, limit=200)}/flow-logs",
+        retention_in_days=args.flow_log_retention_days, tags=named("flow-logs"), opts=child,
+    )
+    account = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=child.parent)).account_id
+    flow_role = aws.iam.Role(
+        f"{name}-flow-logs-role", name=platform.physical_name(f"{name}-flow-logs", limit=64),
+        description="Delivers VPC flow logs to CloudWatch Logs",
+        assume_role_policy=_policy([{
+            "Effect": "Allow", "Principal": {"Service": "vpc-flow-logs.amazonaws.com"}, "Action": "sts:AssumeRole",
+            # Confused-deputy guard: only flow logs of this account may assume the role.
+            "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+        }]),
+        tags=tags, opts=child,
+    )
+    aws.iam.RolePolicy(
+        f"{name}-flow-logs-policy", role=flow_role.id,
+        policy=_policy([{
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups", "logs:DescribeLogStreams"],
+            "Resource": [flow_group.arn, pulumi.Output.concat(flow_group.arn, ":*")],
+        }]),
+        opts=child,
+    )
+    aws.ec2.FlowLog(
+        f"{name}-flow-log", vpc_id=vpc.id, traffic_type="ALL", log_destination_type="cloud-watch-logs",
+        log_destination=flow_group.arn, iam_role_arn=flow_role.arn, max_aggregation_interval=60,
+        tags=named("flow-log"), opts=child,
+    )
+
+    # The load balancer's security group, empty here: TlsIngress adds exactly the rules it needs.
+    lb_sg = aws.ec2.SecurityGroup(
+        f"{name}-lb-sg", vpc_id=vpc.id, name=platform.physical_name(f"{name}-lb", limit=255),
+        description="Application load balancer (rules added by TlsIngress)", revoke_rules_on_delete=True,
+        tags=named("lb-sg"), opts=child,
+    )
+
+    # Cloud Map namespace for ECS Service Connect: services reach each other as http://<name>:<port>.
+    namespace_name = f"{platform.app}-{platform.stack}.internal"
+    namespace = aws.servicediscovery.PrivateDnsNamespace(
+        f"{name}-namespace", name=namespace_name, vpc=vpc.id,
+        description="ECS Service Connect namespace", tags=tags, opts=child,
+    )
+
+    handle = SimpleNamespace(
+        vpc_id=vpc.id,
+        cidr=args.cidr,
+        public_subnet_ids=[s.id for s in subnets["public"]],
+        private_subnet_ids=[s.id for s in subnets["private"]],
+        isolated_subnet_ids=[s.id for s in subnets["isolated"]],
+        db_subnet_group_name=db_subnets.name,
+        cache_subnet_group_name=cache_subnets.name,
+        lb_security_group_id=lb_sg.id,
+        service_namespace_arn=namespace.arn,
+        service_namespace_name=namespace_name,
+        zones=zones,
+        # Beyond the shared contract: lets private tasks reach ECR image layers in S3 through the gateway endpoint.
+        s3_prefix_list_id=s3_endpoint.prefix_list_id,
+        region=region,
+    )
+    return {"network_id": vpc.id, "handle": handle}

@@ -1,0 +1,455 @@
+"""AWS backend of WebService: an ECS Fargate service in the Network's private subnets.
+
+What it creates, per service:
+
+* a CloudWatch log group (retention ``log_retention_days``) and an ECS cluster with Container Insights, using the
+  FARGATE / FARGATE_SPOT capacity providers with the weights of :class:`AwsWebServiceOptions`;
+* one Secrets Manager secret (+ version) per ``secrets`` entry and per ``secret_files`` entry; the task definition
+  references them by ARN (``secrets[].valueFrom``), never by value;
+* an execution role that may read exactly those secrets (and the linked stores' secrets), a task role with no
+  permissions unless ECS Exec or EFS volumes need them;
+* a security group: egress HTTPS to the internet only with ``internet_egress`` (otherwise to the VPC, where the
+  Network's interface endpoints for ECR, Secrets Manager and Logs live, and to S3 through the gateway endpoint),
+  DNS, the linked stores' ports; ingress from the load balancer's security group when ``public``;
+* for ``public``: an IP target group TlsIngress attaches to its listener;
+* the ECS service: private subnets, no public IP, deployment circuit breaker with rollback, 100/200 % deployment,
+  ECS Service Connect (other services call ``http://<name>:<port>``);
+* EFS for shared volumes: encrypted file system (elastic throughput), TLS-only policy, mount targets in every
+  private subnet admitting NFS from this service only, an access point owned by uid/gid 10001.
+
+Secret files: Fargate cannot mount a secret as a file. An init container (``secret-files``, busybox, read-only
+root, all capabilities dropped, no network use) receives each file's content from Secrets Manager as an
+environment variable, writes it with mode 0444 into a task-local volume mounted at the file's directory, and
+exits; the app container starts only after it succeeded (``dependsOn`` SUCCESS) and mounts that volume read-only.
+The volume lives and dies with the task. The init container runs as root because Fargate creates task volumes
+owned by root; it needs no capability to write there.
+
+Images: a service without ``internet_egress`` can pull only from ECR in the stack's region (through the
+Network's endpoints). The health check runs ``curl`` inside the container, so the image must ship curl.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from types import SimpleNamespace
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from .._core import Cloud, InputError, Platform, options_for, stateful_opts
+from . import AwsWebServiceOptions
+
+_COMPONENT = "web-service"
+_CONTAINER = "app"
+_USER = "10001"
+_INIT_IMAGE = "public.ecr.aws/docker/library/busybox:1.36.1"
+
+#: Fargate task sizes: CPU units -> allowed memory (MiB).
+FARGATE_SIZES: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4096 + 1, 1024)),
+    1024: tuple(range(2048, 8192 + 1, 1024)),
+    2048: tuple(range(4096, 16384 + 1, 1024)),
+    4096: tuple(range(8192, 30720 + 1, 1024)),
+    8192: tuple(range(16384, 61440 + 1, 4096)),
+    16384: tuple(range(32768, 122880 + 1, 8192)),
+}
+
+
+def fargate_cpu_units(millicores: int) -> int:
+    """Millicores -> ECS CPU units (1 vCPU = 1024 units): 500 -> 512, 2000 -> 2048."""
+    return millicores * 1024 // 1000
+
+
+def _mib_list(values: tuple[int, ...]) -> str:
+    return ", ".join(f"{v // 1024}Gi" if v % 1024 == 0 else f"{v}Mi" for v in values)
+
+
+def validate(args: Any, platform: Platform) -> None:
+    """Fargate's task sizes and capacity-provider weights, checked before anything is registered."""
+    cpu = fargate_cpu_units(args.cpu_limit)
+    if cpu not in FARGATE_SIZES:
+        cores = ", ".join(f"{c * 1000 // 1024}m" for c in FARGATE_SIZES)
+        raise InputError(
+            "cpu_limit_millicores", args.cpu_limit,
+            f"Fargate task CPU must be one of {cores} (0.25 to 16 vCPU); the task size is the CPU limit "
+            "(default: twice cpu_millicores)",
+        )
+    memory = args.memory_limit
+    if memory not in FARGATE_SIZES[cpu]:
+        raise InputError(
+            "memory_limit_mib", memory,
+            f"with {args.cpu_limit}m CPU ({cpu} units) Fargate allows memory of {_mib_list(FARGATE_SIZES[cpu])} "
+            "(the task size is the memory limit; default: memory_mib)",
+        )
+    opts = options_for(args, Cloud.AWS, AwsWebServiceOptions)
+    for field_name in ("fargate_weight", "fargate_spot_weight"):
+        value = getattr(opts, field_name)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1000:
+            raise InputError(f"aws.{field_name}", value, "allowed: a whole number from 0 to 1000")
+    if opts.fargate_weight == 0 and opts.fargate_spot_weight == 0:
+        raise InputError("aws.fargate_weight", 0, "at least one of fargate_weight and fargate_spot_weight must be above 0")
+    if not 0 <= opts.health_check_grace_seconds <= 2_147_483_647:
+        raise InputError("aws.health_check_grace_seconds", opts.health_check_grace_seconds, "allowed: 0 or more seconds")
+    for path in args.secret_files:
+        if os.path.dirname(str(path)) in ("", "/"):
+            raise InputError("secret_files", path, "put secret files in a directory of their own, e.g. '/app/secrets/key.pem'")
+    for link in args.links:
+        if getattr(link, "link", None) is None:
+            raise InputError("links", type(link).__name__, "allowed: ManagedPostgres or ManagedRedis components")
+
+
+def capacity_strategy(opts: AwsWebServiceOptions) -> list[dict[str, Any]]:
+    """The capacity-provider strategy: weight-0 providers left out; one on-demand task (base 1) when spot is mixed in."""
+    strategy = []
+    if opts.fargate_weight > 0:
+        entry = {"capacity_provider": "FARGATE", "weight": opts.fargate_weight}
+        if opts.fargate_spot_weight > 0:
+            entry["base"] = 1  # a spot interruption never takes the last task down
+        strategy.append(entry)
+    if opts.fargate_spot_weight > 0:
+        strategy.append({"capacity_provider": "FARGATE_SPOT", "weight": opts.fargate_spot_weight})
+    return strategy
+
+
+def _env_suffix(text: str) -> str:
+    return re.sub(r"[^A-Z0-9]+", "_", text.upper()).strip("_")
+
+
+def _role(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _policy(statements: list[dict[str, Any]]) -> pulumi.Output[str]:
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def _trust(service: str) -> pulumi.Output[str]:
+    return _policy([{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}])
+
+
+def _health_check(args: Any, port: int) -> dict[str, Any]:
+    """ECS container health check from the liveness probe, clamped to ECS's limits (interval 5-300 s,
+    timeout 2-60 s, retries 1-10, start period 0-300 s)."""
+    live = args.probes.liveness
+    start = live.initial_delay_seconds
+    if args.probes.startup is not None:
+        s = args.probes.startup
+        start = max(start, s.initial_delay_seconds + s.period_seconds * s.failure_threshold)
+    return {
+        "command": ["CMD-SHELL", f"curl -fsS -o /dev/null http://localhost:{port}{live.path} || exit 1"],
+        "interval": min(max(live.period_seconds, 5), 300),
+        "timeout": min(max(live.timeout_seconds, 2), 60),
+        "retries": min(max(live.failure_threshold, 1), 10),
+        "startPeriod": min(max(start, 0), 300),
+    }
+
+
+def _secret(name: str, role: str, platform: Platform, value: pulumi.Input[str], description: str,
+            tags: dict[str, str], child: pulumi.ResourceOptions) -> aws.secretsmanager.Secret:
+    """A Secrets Manager secret holding `value` (AWS-managed key, so readers need no KMS grant)."""
+    secret = aws.secretsmanager.Secret(
+        f"{name}-{role}", name=platform.physical_name(f"{name}/{role}", limit=256), description=description,
+        recovery_window_in_days=7, tags=tags, opts=child,
+    )
+    aws.secretsmanager.SecretVersion(
+        f"{name}-{role}-version", secret_id=secret.id, secret_string=pulumi.Output.secret(value), opts=child,
+    )
+    return secret
+
+
+def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOptions) -> dict[str, Any]:
+    """Create the ECS service and its dependencies; return service_name, internal_url and the AWS handle."""
+    opts = options_for(args, Cloud.AWS, AwsWebServiceOptions)
+    net = args.network.handle
+    tags = platform.labels(_COMPONENT)
+    physical = platform.physical_name(name)
+    region = getattr(net, "region", None) or platform.region or aws.get_region_output(
+        opts=pulumi.InvokeOptions(parent=child.parent)).region
+    partition = aws.get_partition_output(opts=pulumi.InvokeOptions(parent=child.parent)).partition
+    port = args.port
+
+    log_group = aws.cloudwatch.LogGroup(
+        f"{name}-logs", name=f"/ecs/{platform.physical_name(name, limit=200)}", retention_in_days=args.log_retention_days,
+        tags=tags, opts=child,
+    )
+    cluster = aws.ecs.Cluster(
+        f"{name}-cluster", name=physical, settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value="enabled")],
+        tags=tags, opts=child,
+    )
+    strategy = capacity_strategy(opts)
+    providers = aws.ecs.ClusterCapacityProviders(
+        f"{name}-capacity", cluster_name=cluster.name, capacity_providers=["FARGATE", "FARGATE_SPOT"],
+        default_capacity_provider_strategies=[aws.ecs.ClusterCapacityProvidersDefaultCapacityProviderStrategyArgs(**s) for s in strategy],
+        opts=child,
+    )
+
+    # --- secrets: every value goes to Secrets Manager; the task definition only holds ARNs -----------------------
+    secret_refs: list[dict[str, Any]] = []  # the app container's `secrets`
+    readable: list[pulumi.Input[str]] = []  # secret ARNs the execution role may read
+    for env_name, value in sorted(args.secrets.items()):
+        secret = _secret(name, f"secret-{_role(env_name)}", platform, value, f"{env_name} of {name}", tags, child)
+        secret_refs.append({"name": env_name, "valueFrom": secret.arn})
+        readable.append(secret.arn)
+    for link in args.links:
+        for env_name, ref in sorted(link.link.env.items()):
+            value_from = ref.store_id if ref.key is None else pulumi.Output.concat(ref.store_id, ":", ref.key, "::")
+            secret_refs.append({"name": env_name, "valueFrom": value_from})
+            readable.append(ref.store_id)
+
+    file_secrets: list[dict[str, Any]] = []  # the init container's `secrets`
+    file_dirs: dict[str, str] = {}  # directory -> task volume name
+    writes: list[str] = []
+    for i, (path, content) in enumerate(sorted(args.secret_files.items())):
+        base = _env_suffix(os.path.basename(path))
+        secret = _secret(name, f"file-{_role(os.path.basename(path))}", platform, content, f"secret file {path} of {name}", tags, child)
+        var = f"{base}_CONTENT"
+        file_secrets.append({"name": var, "valueFrom": secret.arn})
+        readable.append(secret.arn)
+        file_dirs.setdefault(os.path.dirname(path), f"secret-files-{len(file_dirs)}")
+        writes.append(f'printf "%s" "${var}" > {shlex.quote(str(path))}')
+
+    # --- IAM: execution role reads exactly the referenced secrets; task role empty unless exec/EFS need it -------
+    exec_role = aws.iam.Role(
+        f"{name}-exec-role", name=platform.physical_name(f"{name}-exec", limit=64), description=f"ECS execution role of {name}",
+        assume_role_policy=_trust("ecs-tasks.amazonaws.com"), tags=tags, opts=child,
+    )
+    aws.iam.RolePolicyAttachment(
+        f"{name}-exec-managed", role=exec_role.name,
+        policy_arn=pulumi.Output.concat("arn:", partition, ":iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"),
+        opts=child,
+    )
+    if readable:
+        aws.iam.RolePolicy(
+            f"{name}-exec-secrets", role=exec_role.id,
+            policy=_policy([{"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": readable}]),
+            opts=child,
+        )
+    task_role = aws.iam.Role(
+        f"{name}-task-role", name=platform.physical_name(f"{name}-task", limit=64), description=f"ECS task role of {name}",
+        assume_role_policy=_trust("ecs-tasks.amazonaws.com"), tags=tags, opts=child,
+    )
+    task_statements: list[dict[str, Any]] = []
+    if opts.enable_exec:
+        task_statements.append({
+            "Effect": "Allow", "Resource": "*",
+            "Action": ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+                       "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"],
+        })
+
+    # --- security group --------------------------------------------------------------------------------------
+    sg = aws.ec2.SecurityGroup(
+        f"{name}-sg", vpc_id=net.vpc_id, name=platform.physical_name(f"{name}-svc", limit=255),
+        description=f"ECS service {name}", revoke_rules_on_delete=True, tags=tags, opts=child,
+    )
+
+    def egress(role: str, description: str, **rule: Any) -> None:
+        aws.vpc.SecurityGroupEgressRule(f"{name}-egress-{role}", security_group_id=sg.id, description=description, tags=tags, opts=child, **rule)
+
+    if args.internet_egress:
+        egress("https", "HTTPS to the internet (APIs, registries)", ip_protocol="tcp", from_port=443, to_port=443, cidr_ipv4="0.0.0.0/0")
+    else:
+        egress("https", "HTTPS to VPC endpoints (ECR, Secrets Manager, Logs)", ip_protocol="tcp", from_port=443, to_port=443, cidr_ipv4=net.cidr)
+        if getattr(net, "s3_prefix_list_id", None) is not None:
+            egress("s3", "HTTPS to S3 through the gateway endpoint (ECR image layers)", ip_protocol="tcp", from_port=443, to_port=443,
+                   prefix_list_id=net.s3_prefix_list_id)
+    egress("dns-udp", "DNS", ip_protocol="udp", from_port=53, to_port=53, cidr_ipv4=net.cidr)
+    egress("dns-tcp", "DNS over TCP", ip_protocol="tcp", from_port=53, to_port=53, cidr_ipv4=net.cidr)
+    if args.public:
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-ingress-lb", security_group_id=sg.id, referenced_security_group_id=net.lb_security_group_id,
+            ip_protocol="tcp", from_port=port, to_port=port, description="From the load balancer", tags=tags, opts=child,
+        )
+    for link in args.links:
+        store = link.link
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-to-{store.name}-ingress", security_group_id=store.peer, referenced_security_group_id=sg.id,
+            ip_protocol="tcp", from_port=store.port, to_port=store.port, description=f"{store.kind} from {name}", tags=tags, opts=child,
+        )
+        egress(f"to-{store.name}", f"{store.kind} {store.name}", ip_protocol="tcp", from_port=store.port, to_port=store.port,
+               referenced_security_group_id=store.peer)
+
+    # --- EFS shared volumes ----------------------------------------------------------------------------------
+    file_systems: dict[str, SimpleNamespace] = {}
+    all_mount_targets: list[pulumi.Resource] = []
+    efs_volumes: list[aws.ecs.TaskDefinitionVolumeArgs] = []
+    mount_points: list[dict[str, Any]] = [{"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}]
+    if args.volumes:
+        efs_sg = aws.ec2.SecurityGroup(
+            f"{name}-efs-sg", vpc_id=net.vpc_id, name=platform.physical_name(f"{name}-efs", limit=255),
+            description=f"EFS of {name}: NFS from the service only", revoke_rules_on_delete=True, tags=tags, opts=child,
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-efs-ingress", security_group_id=efs_sg.id, referenced_security_group_id=sg.id,
+            ip_protocol="tcp", from_port=2049, to_port=2049, description=f"NFS from {name}", tags=tags, opts=child,
+        )
+        egress("efs", "NFS to the service's EFS", ip_protocol="tcp", from_port=2049, to_port=2049, referenced_security_group_id=efs_sg.id)
+    for volume in args.volumes:
+        vname = volume.name
+        fs = aws.efs.FileSystem(
+            f"{name}-{vname}-fs", creation_token=platform.physical_name(f"{name}-{vname}", limit=64),
+            encrypted=True,  # AWS-managed key (aws/elasticfilesystem)
+            performance_mode="generalPurpose", throughput_mode="elastic",
+            lifecycle_policies=[
+                aws.efs.FileSystemLifecyclePolicyArgs(transition_to_ia="AFTER_30_DAYS"),
+                aws.efs.FileSystemLifecyclePolicyArgs(transition_to_primary_storage_class="AFTER_1_ACCESS"),
+            ],
+            tags={**tags, "Name": platform.physical_name(f"{name}-{vname}", limit=255)},
+            opts=stateful_opts(child, args.deletion_protection),
+        )
+        aws.efs.FileSystemPolicy(
+            f"{name}-{vname}-fs-policy", file_system_id=fs.id,
+            policy=_policy([{
+                "Sid": "DenyWithoutTls", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "*", "Resource": fs.arn,
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }]),
+            opts=child,
+        )
+        mount_targets = [
+            aws.efs.MountTarget(f"{name}-{vname}-mount-{z}", file_system_id=fs.id, subnet_id=subnet, security_groups=[efs_sg.id], opts=child)
+            for z, subnet in enumerate(net.private_subnet_ids)
+        ]
+        all_mount_targets += mount_targets
+        ap = aws.efs.AccessPoint(
+            f"{name}-{vname}-ap", file_system_id=fs.id,
+            posix_user=aws.efs.AccessPointPosixUserArgs(uid=int(_USER), gid=int(_USER)),
+            root_directory=aws.efs.AccessPointRootDirectoryArgs(
+                path=f"/{vname}",
+                creation_info=aws.efs.AccessPointRootDirectoryCreationInfoArgs(owner_uid=int(_USER), owner_gid=int(_USER), permissions="0750"),
+            ),
+            tags={**tags, "Name": platform.physical_name(f"{name}-{vname}", limit=255)}, opts=child,
+        )
+        task_statements.append({
+            "Effect": "Allow", "Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"], "Resource": fs.arn,
+            "Condition": {"StringEquals": {"elasticfilesystem:AccessPointArn": ap.arn}},
+        })
+        efs_volumes.append(aws.ecs.TaskDefinitionVolumeArgs(
+            name=vname,
+            efs_volume_configuration=aws.ecs.TaskDefinitionVolumeEfsVolumeConfigurationArgs(
+                file_system_id=fs.id, transit_encryption="ENABLED",
+                authorization_config=aws.ecs.TaskDefinitionVolumeEfsVolumeConfigurationAuthorizationConfigArgs(access_point_id=ap.id, iam="ENABLED"),
+            ),
+        ))
+        mount_points.append({"sourceVolume": vname, "containerPath": volume.mount_path, "readOnly": False})
+        file_systems[vname] = SimpleNamespace(id=fs.id, arn=fs.arn, mount_targets=mount_targets)
+    if task_statements:
+        aws.iam.RolePolicy(f"{name}-task-policy", role=task_role.id, policy=_policy(task_statements), opts=child)
+
+    # --- task definition ----------------------------------------------------------------------------------------
+    log_options = {
+        "awslogs-group": log_group.name, "awslogs-region": region, "awslogs-stream-prefix": name,
+        # Never block the app on a CloudWatch hiccup; buffer instead.
+        "mode": "non-blocking", "max-buffer-size": "25m",
+    }
+    port_mappings: list[dict[str, Any]] = [{"name": "http", "containerPort": port, "protocol": "tcp", "appProtocol": "http"}]
+    if args.metrics is not None and args.metrics.port != port:
+        port_mappings.append({"name": "metrics", "containerPort": args.metrics.port, "protocol": "tcp"})
+    for directory, volume_name in file_dirs.items():
+        mount_points.append({"sourceVolume": volume_name, "containerPath": directory, "readOnly": True})
+    app: dict[str, Any] = {
+        "name": _CONTAINER,
+        "image": args.image,
+        "essential": True,
+        "user": _USER,
+        "readonlyRootFilesystem": True,
+        "portMappings": port_mappings,
+        "environment": [{"name": k, "value": v} for k, v in sorted(args.env.items())],
+        "secrets": secret_refs,
+        "mountPoints": mount_points,
+        "healthCheck": _health_check(args, port),
+        "logConfiguration": {"logDriver": "awslogs", "options": log_options},
+        "linuxParameters": {"initProcessEnabled": True, "capabilities": {"drop": ["ALL"]}},
+        "ulimits": [{"name": "nofile", "softLimit": 65536, "hardLimit": 65536}],
+        "stopTimeout": 30,
+    }
+    containers = [app]
+    if file_secrets:
+        app["dependsOn"] = [{"containerName": "secret-files", "condition": "SUCCESS"}]
+        containers.insert(0, {
+            "name": "secret-files",
+            "image": _INIT_IMAGE,
+            "essential": False,
+            "user": "0",  # task volumes are root-owned on Fargate; no capability is needed to write there
+            "readonlyRootFilesystem": True,
+            "command": ["sh", "-c", "umask 0222 && " + " && ".join(writes)],
+            "secrets": file_secrets,
+            "mountPoints": [{"sourceVolume": v, "containerPath": d, "readOnly": False} for d, v in file_dirs.items()],
+            "logConfiguration": {"logDriver": "awslogs", "options": {**log_options, "awslogs-stream-prefix": f"{name}-init"}},
+            "linuxParameters": {"initProcessEnabled": True, "capabilities": {"drop": ["ALL"]}},
+        })
+    volumes = [aws.ecs.TaskDefinitionVolumeArgs(name="tmp")]
+    volumes += [aws.ecs.TaskDefinitionVolumeArgs(name=v) for v in file_dirs.values()]
+    volumes += efs_volumes
+    task = aws.ecs.TaskDefinition(
+        f"{name}-task", family=physical, requires_compatibilities=["FARGATE"], network_mode="awsvpc",
+        cpu=str(fargate_cpu_units(args.cpu_limit)), memory=str(args.memory_limit),
+        runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(operating_system_family="LINUX", cpu_architecture="X86_64"),
+        execution_role_arn=exec_role.arn, task_role_arn=task_role.arn,
+        container_definitions=pulumi.Output.json_dumps(containers),
+        volumes=volumes, tags=tags, opts=child,
+    )
+
+    # --- load balancer target (TlsIngress attaches it to its listener) ---------------------------------------
+    target_group = None
+    if args.public:
+        ready = args.probes.readiness
+        target_group = aws.lb.TargetGroup(
+            f"{name}-tg", name=platform.physical_name(name, limit=32), target_type="ip", protocol="HTTP", port=port,
+            vpc_id=net.vpc_id, deregistration_delay=30,
+            health_check=aws.lb.TargetGroupHealthCheckArgs(
+                enabled=True, path=ready.path, protocol="HTTP", port="traffic-port", interval=30, timeout=5,
+                healthy_threshold=2, unhealthy_threshold=3, matcher="200-399",
+            ),
+            tags=tags, opts=child,
+        )
+
+    # --- the service ------------------------------------------------------------------------------------------
+    service_opts = pulumi.ResourceOptions(
+        # The capacity providers must be on the cluster before the strategy uses them; tasks mounting EFS fail
+        # until the mount targets exist.
+        depends_on=[providers, *all_mount_targets],
+        ignore_changes=["desiredCount"] if args.autoscaled else None,  # Application Auto Scaling owns the count
+    )
+    service = aws.ecs.Service(
+        f"{name}-service", name=physical, cluster=cluster.arn, task_definition=task.arn, desired_count=args.replicas,
+        capacity_provider_strategies=[aws.ecs.ServiceCapacityProviderStrategyArgs(**s) for s in strategy],
+        network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
+            subnets=net.private_subnet_ids, security_groups=[sg.id], assign_public_ip=False,
+        ),
+        deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
+        deployment_minimum_healthy_percent=100, deployment_maximum_percent=200,
+        health_check_grace_period_seconds=opts.health_check_grace_seconds if args.public else None,
+        load_balancers=[aws.ecs.ServiceLoadBalancerArgs(target_group_arn=target_group.arn, container_name=_CONTAINER, container_port=port)]
+        if target_group is not None else None,
+        service_connect_configuration=aws.ecs.ServiceServiceConnectConfigurationArgs(
+            enabled=True, namespace=net.service_namespace_arn,
+            services=[aws.ecs.ServiceServiceConnectConfigurationServiceArgs(
+                port_name="http", discovery_name=name,
+                client_alias=[aws.ecs.ServiceServiceConnectConfigurationServiceClientAliasArgs(port=port, dns_name=name)],
+            )],
+            log_configuration=aws.ecs.ServiceServiceConnectConfigurationLogConfigurationArgs(
+                log_driver="awslogs", options={**log_options, "awslogs-stream-prefix": f"{name}-connect"},
+            ),
+        ),
+        enable_execute_command=opts.enable_exec, propagate_tags="SERVICE", enable_ecs_managed_tags=True,
+        wait_for_steady_state=False, tags=tags,
+        opts=pulumi.ResourceOptions.merge(child, service_opts),
+    )
+
+    handle = SimpleNamespace(
+        name=name,
+        cluster_name=cluster.name,
+        service_name=service.name,
+        security_group_id=sg.id,
+        target_group_arn=target_group.arn if target_group is not None else None,
+        target_group_arn_suffix=target_group.arn_suffix if target_group is not None else None,
+        port=port,
+        log_group_name=log_group.name,
+        file_systems=file_systems,
+        probes=args.probes,
+        public=args.public,
+    )
+    return {"service_name": service.name, "internal_url": f"http://{name}:{port}", "handle": handle}

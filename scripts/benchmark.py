@@ -1,0 +1,79 @@
+"""Benchmark `prodkit plan`: whole-process wall time and peak RSS per app x profile x cloud, plus a synthetic
+app with 100 services. A script, not a timed test: run it on a quiet machine and paste the table.
+
+    .venv/bin/python scripts/benchmark.py [--runs 3] [--clouds kubernetes,aws] [--services 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+APPS = ("compyle", "autopr", "copilot", "chat", "arches")
+
+
+def run_once(args: list[str]) -> tuple[float, float, int]:
+    """(wall seconds, peak RSS MiB, exit code) of one `prodkit plan` process."""
+    cmd = [sys.executable, "-m", "stacks.cli", *args]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        sys.stderr.write(proc.stderr.read().decode() if proc.stderr else "")
+    return wall, usage.ru_maxrss / 1024, code
+
+
+def synthetic_spec(n: int, path: Path) -> None:
+    services = {}
+    for i in range(n):
+        services[f"svc{i:03d}"] = {
+            "image": "ghcr.io/acme/svc", "tag": "1.0.0", "port": 8080, "replicas": 2,
+            "health": {"path": "/health"}, "cpu": "250m", "memory": "512Mi", "uses": ["postgres", "redis"],
+        }
+    spec = {
+        "name": "synthetic", "services": services,
+        "routes": [{"path": f"/s{i:03d}", "service": f"svc{i:03d}", "rate_limit_per_minute": 600} for i in range(n)],
+        "postgres": {"version": "16"}, "redis": {"version": "7"},
+        "backups": {"database": {"schedule": "0 3 * * *", "retention_days": 7}},
+    }
+    path.write_text(yaml.safe_dump(spec))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--clouds", default="kubernetes,aws")
+    parser.add_argument("--services", type=int, default=100)
+    opts = parser.parse_args()
+    out = Path(tempfile.mkdtemp(prefix="prodkit-bench-"))
+    rows = []
+    cases = [(app, profile, cloud) for cloud in opts.clouds.split(",") for app in APPS for profile in ("staging", "prod")]
+    spec = out / "synthetic.yaml"
+    synthetic_spec(opts.services, spec)
+    cases += [(str(spec), "staging", cloud) for cloud in opts.clouds.split(",")]
+    for app, profile, cloud in cases:
+        stack = "prod" if profile == "prod" else "staging"
+        args = ["plan", "--stack", stack, "-c", f"prodkit:app={app}", "-c", f"prodkit:profile={profile}",
+                "-c", f"prodkit:cloud={cloud}", "--out", str(out / "o"), "--format", "json"]
+        results = [run_once(args) for _ in range(opts.runs)]
+        walls = [r[0] for r in results]
+        label = app if app in APPS else f"synthetic-{opts.services}"
+        rows.append((label, profile, cloud, statistics.median(walls), max(walls), max(r[1] for r in results), results[-1][2]))
+    print(f"{'app':<16} {'profile':<8} {'cloud':<11} {'median s':>9} {'max s':>7} {'peak RSS MiB':>13} {'exit':>5}")
+    for label, profile, cloud, med, worst, rss, code in rows:
+        print(f"{label:<16} {profile:<8} {cloud:<11} {med:>9.2f} {worst:>7.2f} {rss:>13.0f} {code:>5}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,495 @@
+"""AWS backends of Network, WebService, ManagedPostgres and ManagedRedis: the settings that matter, per profile.
+
+Staging-like and prod-like Args are written out here (components know no profiles); each test asserts one
+behaviour on the planned inventory of the offline engine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from components import (
+    ManagedPostgres, ManagedPostgresArgs, ManagedRedis, ManagedRedisArgs, Network, NetworkArgs, Pooler, Probe, Probes,
+    SharedVolume, WebService, WebServiceArgs,
+)
+from components._core import Cloud, InputError, Platform
+from components.postgres import AwsPostgresOptions
+from components.redis import AwsRedisOptions
+from components.web_service import AwsWebServiceOptions
+from stacks import engine
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET_VALUE = "sk-live-do-not-leak-123"
+FILE_VALUE = "-----BEGIN PRIVATE KEY-----do-not-leak"
+PROBES = Probes(liveness=Probe(path="/health", period_seconds=30, timeout_seconds=10), readiness=Probe(path="/ready"))
+
+PROFILES = {
+    "staging": dict(
+        network=dict(zones=2, nat_per_zone=False, flow_log_retention_days=7),
+        db=dict(high_availability=False, deletion_protection=False, backup_retention_days=7),
+        cache=dict(high_availability=False, deletion_protection=False, snapshot_retention_days=1),
+        svc=dict(deletion_protection=False, log_retention_days=7, aws=AwsWebServiceOptions(fargate_weight=1, fargate_spot_weight=4, enable_exec=True)),
+    ),
+    "prod": dict(
+        network=dict(zones=3, nat_per_zone=True, flow_log_retention_days=90),
+        db=dict(high_availability=True, deletion_protection=True, backup_retention_days=30, pooler=Pooler()),
+        cache=dict(high_availability=True, deletion_protection=True, snapshot_retention_days=7),
+        svc=dict(deletion_protection=True, log_retention_days=90, aws=AwsWebServiceOptions(fargate_weight=1, fargate_spot_weight=0)),
+    ),
+}
+
+
+def plan(profile: str, **svc_overrides):
+    p = PROFILES[profile]
+    platform = Platform(cloud=Cloud.AWS, app="demo", stack=profile)
+
+    def program() -> None:
+        net = Network("net", NetworkArgs(**p["network"]), platform)
+        db = ManagedPostgres("db", ManagedPostgresArgs(network=net, version="16", extensions=("vector",), **p["db"]), platform)
+        cache = ManagedRedis("cache", ManagedRedisArgs(network=net, memory_mib=1024, **p["cache"]), platform)
+        svc = dict(
+            network=net, image="123456789012.dkr.ecr.us-east-1.amazonaws.com/api:1.0.0", port=8080, probes=PROBES,
+            cpu_millicores=1000, cpu_limit_millicores=1000, memory_mib=2048, links=[db, cache], public=True,
+            autoscaled=True, internet_egress=True, secrets={"OPENAI_API_KEY": SECRET_VALUE},
+            secret_files={"/app/secrets/key.pem": FILE_VALUE}, env={"LOG_LEVEL": "info"},
+            volumes=[SharedVolume(name="workspaces", mount_path="/workspaces", size_gib=100)], **p["svc"],
+        )
+        svc.update(svc_overrides)
+        WebService("api", WebServiceArgs(**svc), platform)
+
+    return engine.run(program, stack=profile)
+
+
+@pytest.fixture(scope="module")
+def staging():
+    return plan("staging")
+
+
+@pytest.fixture(scope="module")
+def prod():
+    return plan("prod")
+
+
+def one(inv, type_suffix: str):
+    found = inv.of_type(type_suffix)
+    assert len(found) == 1, [r.name for r in found]
+    return found[0]
+
+
+def containers(inv) -> list[dict]:
+    return json.loads(one(inv, "ecs/taskDefinition:TaskDefinition").inputs["containerDefinitions"])
+
+
+def app_container(inv) -> dict:
+    return next(c for c in containers(inv) if c["name"] == "app")
+
+
+# --- Network -------------------------------------------------------------------------------------------------
+
+
+def test_staging_has_one_nat_gateway_for_two_zones(staging):
+    assert len(staging.of_type("ec2/natGateway:NatGateway")) == 1
+    assert len(staging.of_type("ec2/subnet:Subnet")) == 6
+
+
+def test_prod_has_one_nat_gateway_per_zone_and_private_routes_through_it(prod):
+    nats = prod.of_type("ec2/natGateway:NatGateway")
+    assert len(nats) == 3
+    routes = [r for r in prod.of_type("ec2/route:Route") if r.inputs.get("natGatewayId")]
+    assert len(routes) == 3 and all(r.inputs["destinationCidrBlock"] == "0.0.0.0/0" for r in routes)
+
+
+def test_isolated_route_table_has_no_internet_route(prod):
+    isolated_id = mock_id("aws:ec2/routeTable:RouteTable", "net-isolated-rt")
+    assert not prod.named("net-isolated-rt").inputs.get("routes")
+    assert not [r for r in prod.of_type("ec2/route:Route") if r.inputs["routeTableId"] == isolated_id]
+
+
+def test_subnets_are_carved_deterministically_per_tier(prod):
+    cidrs = {r.name: r.inputs["cidrBlock"] for r in prod.of_type("ec2/subnet:Subnet")}
+    assert cidrs["net-public-0"] == "10.0.0.0/20"
+    assert cidrs["net-private-0"] == "10.0.64.0/20"
+    assert cidrs["net-isolated-2"] == "10.0.160.0/20"
+    assert all(not r.inputs["mapPublicIpOnLaunch"] for r in prod.of_type("ec2/subnet:Subnet"))
+
+
+def test_flow_logs_go_to_a_log_group_with_the_given_retention(prod):
+    assert prod.named("net-flow-logs").inputs["retentionInDays"] == 90
+    flow = one(prod, "ec2/flowLog:FlowLog")
+    assert flow.inputs["trafficType"] == "ALL" and flow.inputs["logDestinationType"] == "cloud-watch-logs"
+
+
+def test_flow_log_role_may_only_write_to_its_log_group(prod):
+    policy = json.loads(prod.named("net-flow-logs-policy").inputs["policy"])
+    (statement,) = policy["Statement"]
+    assert "*" not in json.dumps(statement["Resource"]).replace(":*", "")
+    assert all(a.startswith("logs:") for a in statement["Action"])
+
+
+def test_default_security_group_has_no_rules(prod):
+    sg = one(prod, "ec2/defaultSecurityGroup:DefaultSecurityGroup")
+    assert sg.inputs["ingress"] == [] and sg.inputs["egress"] == []
+
+
+def test_s3_gateway_endpoint_serves_private_and_isolated_route_tables(prod):
+    s3 = prod.named("net-s3-endpoint")
+    assert s3.inputs["vpcEndpointType"] == "Gateway"
+    assert len(s3.inputs["routeTableIds"]) == 4  # 3 private (one per NAT) + isolated
+
+
+def mock_id(type_token: str, name: str) -> str:
+    """The id the offline engine gives a resource (deterministic)."""
+    return engine._fake("id", f"{type_token}::{name}")
+
+
+def test_data_subnet_groups_use_isolated_subnets(prod):
+    isolated = [mock_id("aws:ec2/subnet:Subnet", f"net-isolated-{z}") for z in range(3)]
+    assert prod.named("net-db-subnets").inputs["subnetIds"] == isolated
+    assert prod.named("net-cache-subnets").inputs["subnetIds"] == isolated
+
+
+def test_every_taggable_network_resource_carries_the_standard_labels(prod):
+    for r in prod.resources:
+        if r.custom and "tags" in r.inputs:
+            assert {"app", "stack", "component", "managed-by"} <= set(r.inputs["tags"]), r.name
+
+
+def test_cidr_too_small_for_three_tiers_is_refused():
+    from components.network import _aws
+
+    args = NetworkArgs(zones=3)
+    object.__setattr__(args, "cidr", "10.0.0.0/26")  # below what the facade admits: the backend still refuses it
+    with pytest.raises(InputError, match=r"network.cidr.*too small.*3 tiers x 3 zones"):
+        _aws.validate(args, Platform(cloud=Cloud.AWS, app="demo", stack="prod"))
+
+
+# --- WebService ------------------------------------------------------------------------------------------------
+
+
+def test_task_definition_holds_no_plaintext_secret(prod):
+    task = one(prod, "ecs/taskDefinition:TaskDefinition")
+    raw = json.dumps(task.raw_inputs)
+    assert SECRET_VALUE not in raw and FILE_VALUE not in raw
+
+
+def test_every_secret_is_injected_by_value_from(prod):
+    app = app_container(prod)
+    names = {s["name"] for s in app["secrets"]}
+    assert names == {"OPENAI_API_KEY", "DATABASE_URL", "REDIS_URL"}
+    assert all(s["valueFrom"].startswith("arn:aws:secretsmanager:") for s in app["secrets"])
+    assert all(e["name"] not in names for e in app["environment"])
+
+
+def test_container_is_non_root_with_read_only_root_filesystem(prod):
+    app = app_container(prod)
+    assert app["readonlyRootFilesystem"] is True and app["user"] == "10001"
+    assert {"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False} in app["mountPoints"]
+    assert app["linuxParameters"]["initProcessEnabled"] is True
+
+
+def test_health_check_and_logs_come_from_the_spec(prod):
+    app = app_container(prod)
+    assert app["healthCheck"]["command"][1].startswith("curl -fsS -o /dev/null http://localhost:8080/health")
+    assert (app["healthCheck"]["interval"], app["healthCheck"]["timeout"]) == (30, 10)
+    assert app["logConfiguration"]["logDriver"] == "awslogs"
+    assert prod.named("api-logs").inputs["retentionInDays"] == 90
+
+
+def test_secret_file_is_written_by_an_init_container_and_mounted_read_only(prod):
+    init = next(c for c in containers(prod) if c["name"] == "secret-files")
+    assert init["essential"] is False and init["secrets"][0]["name"] == "KEY_PEM_CONTENT"
+    app = app_container(prod)
+    assert app["dependsOn"] == [{"containerName": "secret-files", "condition": "SUCCESS"}]
+    assert {"sourceVolume": "secret-files-0", "containerPath": "/app/secrets", "readOnly": True} in app["mountPoints"]
+
+
+def test_fargate_task_size_comes_from_the_limits(prod):
+    task = one(prod, "ecs/taskDefinition:TaskDefinition")
+    assert (task.inputs["cpu"], task.inputs["memory"]) == ("1024", "2048")
+    assert task.inputs["requiresCompatibilities"] == ["FARGATE"] and task.inputs["networkMode"] == "awsvpc"
+
+
+def test_execution_role_reads_exactly_the_referenced_secrets(prod):
+    policy = json.loads(prod.named("api-exec-secrets").inputs["policy"])
+    (statement,) = policy["Statement"]
+    assert statement["Action"] == ["secretsmanager:GetSecretValue"]
+    referenced = {s["valueFrom"] for c in containers(prod) for s in c.get("secrets", [])}
+    assert set(statement["Resource"]) == referenced
+
+
+def test_task_role_has_no_exec_permissions_when_exec_is_off(prod):
+    policy = json.loads(prod.named("api-task-policy").inputs["policy"])
+    assert not any("ssmmessages" in json.dumps(s) for s in policy["Statement"])
+    assert one(prod, "ecs/service:Service").inputs["enableExecuteCommand"] is False
+
+
+def test_staging_exec_adds_only_ssm_messages(staging):
+    policy = json.loads(staging.named("api-task-policy").inputs["policy"])
+    actions = {a for s in policy["Statement"] for a in s["Action"]}
+    assert {a for a in actions if a.startswith("ssmmessages:")} and all(a.startswith(("ssmmessages:", "elasticfilesystem:")) for a in actions)
+
+
+def test_service_runs_privately_with_circuit_breaker_rollback(prod):
+    svc = one(prod, "ecs/service:Service")
+    assert svc.inputs["networkConfiguration"]["assignPublicIp"] is False
+    assert svc.inputs["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
+    assert (svc.inputs["deploymentMinimumHealthyPercent"], svc.inputs["deploymentMaximumPercent"]) == (100, 200)
+    assert svc.inputs["healthCheckGracePeriodSeconds"] == 60
+
+
+def test_autoscaled_service_ignores_desired_count(prod):
+    assert one(prod, "ecs/service:Service").ignore_changes == ["desiredCount"]
+
+
+def test_not_autoscaled_service_owns_desired_count():
+    inv = plan("staging", autoscaled=False)
+    assert one(inv, "ecs/service:Service").ignore_changes == []
+
+
+def test_spot_strategy_keeps_one_on_demand_task(staging):
+    strategy = one(staging, "ecs/service:Service").inputs["capacityProviderStrategies"]
+    assert strategy == [
+        {"capacityProvider": "FARGATE", "base": 1, "weight": 1},
+        {"capacityProvider": "FARGATE_SPOT", "weight": 4},
+    ]
+
+
+def test_weight_zero_spot_is_left_out_of_the_strategy(prod):
+    strategy = one(prod, "ecs/service:Service").inputs["capacityProviderStrategies"]
+    assert strategy == [{"capacityProvider": "FARGATE", "weight": 1}]
+
+
+def test_public_service_admits_only_the_load_balancer(prod):
+    ingress = [r for r in prod.of_type("vpc/securityGroupIngressRule:SecurityGroupIngressRule") if r.name.startswith("api-ingress")]
+    assert len(ingress) == 1
+    assert ingress[0].inputs["referencedSecurityGroupId"] == mock_id("aws:ec2/securityGroup:SecurityGroup", "net-lb-sg")
+    assert "cidrIpv4" not in ingress[0].inputs
+    tg = one(prod, "lb/targetGroup:TargetGroup")
+    assert tg.inputs["targetType"] == "ip" and tg.inputs["healthCheck"]["path"] == "/ready"
+    assert tg.inputs["healthCheck"]["matcher"] == "200-399"
+
+
+def test_private_service_without_internet_egress_reaches_only_the_vpc():
+    inv = plan("staging", internet_egress=False, public=False)
+    egress = [r for r in inv.of_type("vpc/securityGroupEgressRule:SecurityGroupEgressRule") if r.name.startswith("api-")]
+    assert not [r for r in egress if r.inputs.get("cidrIpv4") == "0.0.0.0/0"]
+    assert not inv.of_type("lb/targetGroup:TargetGroup")
+    assert "loadBalancers" not in one(inv, "ecs/service:Service").inputs
+
+
+def test_links_open_exactly_the_store_ports(prod):
+    rules = {r.name: r.inputs for r in prod.of_type("vpc/securityGroupIngressRule:SecurityGroupIngressRule")}
+    assert rules["api-to-db-ingress"]["fromPort"] == 5432 and rules["api-to-cache-ingress"]["fromPort"] == 6379
+
+
+def test_shared_volume_is_encrypted_efs_protected_in_prod(prod):
+    fs = one(prod, "efs/fileSystem:FileSystem")
+    assert fs.inputs["encrypted"] is True and fs.inputs["throughputMode"] == "elastic"
+    assert fs.protect and fs.retain_on_delete
+    ap = one(prod, "efs/accessPoint:AccessPoint")
+    assert ap.inputs["posixUser"] == {"uid": 10001, "gid": 10001}
+    volume = next(v for v in one(prod, "ecs/taskDefinition:TaskDefinition").inputs["volumes"] if v["name"] == "workspaces")
+    assert volume["efsVolumeConfiguration"]["transitEncryption"] == "ENABLED"
+    assert volume["efsVolumeConfiguration"]["authorizationConfig"]["iam"] == "ENABLED"
+    assert len(prod.of_type("efs/mountTarget:MountTarget")) == 3
+
+
+def test_shared_volume_not_protected_in_staging(staging):
+    assert not one(staging, "efs/fileSystem:FileSystem").protect
+
+
+def _svc_args(**kw):
+    base = dict(network=None, image="repo/app:1.0.0", port=8080, probes=PROBES)
+    base.update(kw)
+    return WebServiceArgs(**base)
+
+
+@pytest.mark.parametrize("cpu,memory,match", [
+    (1000, 512, r"memory_limit_mib: got 512; with 1000m CPU \(1024 units\) Fargate allows memory of 2Gi, 3Gi"),
+    (750, 2048, r"cpu_limit_millicores: got 750; Fargate task CPU must be one of 250m, 500m"),
+    (4000, 32768, r"memory_limit_mib: got 32768.*8Gi.*30Gi"),
+])
+def test_fargate_refuses_impossible_task_sizes(cpu, memory, match):
+    from components.web_service import _aws
+
+    args = _svc_args(cpu_millicores=min(cpu, 500), cpu_limit_millicores=cpu, memory_mib=min(memory, 512), memory_limit_mib=memory)
+    with pytest.raises(InputError, match=match):
+        _aws.validate(args, Platform(cloud=Cloud.AWS, app="demo", stack="prod"))
+
+
+def test_no_capacity_provider_weight_is_refused():
+    from components.web_service import _aws
+
+    args = _svc_args(cpu_limit_millicores=500, memory_limit_mib=1024, aws=AwsWebServiceOptions(fargate_weight=0))
+    with pytest.raises(InputError, match="aws.fargate_weight"):
+        _aws.validate(args, Platform(cloud=Cloud.AWS, app="demo", stack="prod"))
+
+
+def test_bad_task_size_fails_before_any_resource_is_registered():
+    platform = Platform(cloud=Cloud.AWS, app="demo", stack="prod")
+
+    def program():
+        net = Network("net", NetworkArgs(), platform)
+        WebService("api", _svc_args(network=net, cpu_limit_millicores=1000, memory_mib=512, memory_limit_mib=512), platform)
+
+    with pytest.raises(InputError, match="memory_limit_mib"):
+        engine.run(program)
+
+
+# --- ManagedPostgres ---------------------------------------------------------------------------------------------
+
+
+def test_rds_in_prod_is_protected_multi_az_encrypted_and_private(prod):
+    db = one(prod, "rds/instance:Instance")
+    i = db.inputs
+    assert i["deletionProtection"] is True and i["multiAz"] is True
+    assert i["storageEncrypted"] is True and i["kmsKeyId"].startswith("arn:aws:kms:")
+    assert i["publiclyAccessible"] is False
+    assert i["backupRetentionPeriod"] == 30
+    assert i["skipFinalSnapshot"] is False and i["finalSnapshotIdentifier"]
+    assert db.protect and db.retain_on_delete
+
+
+def test_rds_in_staging_is_disposable(staging):
+    db = one(staging, "rds/instance:Instance")
+    assert db.inputs["deletionProtection"] is False and db.inputs["skipFinalSnapshot"] is True
+    assert "finalSnapshotIdentifier" not in db.inputs and not db.protect
+    assert db.inputs["multiAz"] is False
+
+
+def test_rds_storage_autoscales_on_gp3_with_managed_master_password(prod):
+    i = one(prod, "rds/instance:Instance").inputs
+    assert (i["storageType"], i["allocatedStorage"], i["maxAllocatedStorage"]) == ("gp3", 20, 100)
+    assert i["manageMasterUserPassword"] is True and "password" not in i
+    assert i["engineVersion"] == "16" and i["caCertIdentifier"] == "rds-ca-rsa2048-g1"
+    assert i["performanceInsightsEnabled"] is True and i["monitoringInterval"] == 60
+    assert i["enabledCloudwatchLogsExports"] == ["postgresql", "upgrade"]
+
+
+def test_maintenance_window_does_not_overlap_backups(prod):
+    i = one(prod, "rds/instance:Instance").inputs
+    assert i["backupWindow"] == "03:00-04:00" and i["maintenanceWindow"] == "sun:04:30-sun:05:30"
+
+
+def test_parameter_group_forces_ssl(prod):
+    params = {p["name"]: p["value"] for p in one(prod, "rds/parameterGroup:ParameterGroup").inputs["parameters"]}
+    assert params["rds.force_ssl"] == "1"
+    assert "pg_stat_statements" in params["shared_preload_libraries"]
+    assert one(prod, "rds/parameterGroup:ParameterGroup").inputs["family"] == "postgres16"
+
+
+def test_database_url_secret_requires_tls_and_is_never_plaintext(prod):
+    version = prod.named("db-url-version")
+    assert version.inputs["secretString"] == "[secret]"
+    assert version.raw_inputs["secretString"].startswith("postgresql://app_app:")
+    assert version.raw_inputs["secretString"].endswith("/app?sslmode=require")
+
+
+def test_pooler_is_rds_proxy_with_tls_and_the_url_points_at_it(prod):
+    proxy = one(prod, "rds/proxy:Proxy")
+    assert proxy.inputs["requireTls"] is True and proxy.inputs["engineFamily"] == "POSTGRESQL"
+    assert ".proxy-" in prod.named("db-url-version").raw_inputs["secretString"]
+
+
+def test_database_security_group_has_no_open_ingress(prod):
+    sg_id = prod.named("api-to-db-ingress").inputs["securityGroupId"]
+    for rule in prod.of_type("vpc/securityGroupIngressRule:SecurityGroupIngressRule"):
+        if rule.inputs["securityGroupId"] == sg_id:
+            assert "cidrIpv4" not in rule.inputs and rule.inputs.get("referencedSecurityGroupId")
+
+
+def test_bad_performance_insights_retention_is_refused():
+    from components.postgres import _aws
+
+    args = ManagedPostgresArgs(network=None, aws=AwsPostgresOptions(performance_insights_retention_days=30))
+    with pytest.raises(InputError, match="performance_insights_retention_days: got 30; allowed: 7"):
+        _aws.validate(args, Platform(cloud=Cloud.AWS, app="demo", stack="prod"))
+
+
+def test_backup_window_leaving_no_room_for_maintenance_is_refused():
+    from components.postgres import _aws
+
+    args = ManagedPostgresArgs(network=None, backup_window="00:00-23:00")
+    with pytest.raises(InputError, match="postgres.backup_window"):
+        _aws.validate(args, Platform(cloud=Cloud.AWS, app="demo", stack="prod"))
+
+
+# --- ManagedRedis ------------------------------------------------------------------------------------------------
+
+
+def test_elasticache_encrypts_in_transit_and_at_rest(staging):
+    i = one(staging, "elasticache/replicationGroup:ReplicationGroup").inputs
+    assert i["transitEncryptionEnabled"] is True and i["transitEncryptionMode"] == "required"
+    assert i["atRestEncryptionEnabled"] is True and i["kmsKeyId"].startswith("arn:aws:kms:")
+
+
+def test_elasticache_in_prod_fails_over_across_zones(prod):
+    group = one(prod, "elasticache/replicationGroup:ReplicationGroup")
+    i = group.inputs
+    assert i["numCacheClusters"] == 2 and i["automaticFailoverEnabled"] is True and i["multiAzEnabled"] is True
+    assert i["finalSnapshotIdentifier"] and group.protect
+
+
+def test_elasticache_in_staging_is_a_single_node(staging):
+    i = one(staging, "elasticache/replicationGroup:ReplicationGroup").inputs
+    assert i["numCacheClusters"] == 1 and i["automaticFailoverEnabled"] is False
+    assert i["nodeType"] == "cache.t4g.small"
+
+
+def test_auth_token_is_never_plaintext(prod):
+    group = one(prod, "elasticache/replicationGroup:ReplicationGroup")
+    assert group.inputs["authToken"] == "[secret]"
+    assert prod.named("cache-url-version").inputs["secretString"] == "[secret]"
+    assert prod.named("cache-url-version").raw_inputs["secretString"].startswith("rediss://:")
+
+
+def test_parameter_group_sets_the_eviction_policy(prod):
+    params = one(prod, "elasticache/parameterGroup:ParameterGroup").inputs
+    assert params["family"] == "redis7"
+    assert params["parameters"] == [{"name": "maxmemory-policy", "value": "allkeys-lru"}]
+
+
+def test_redis_memory_above_the_largest_node_is_refused():
+    from components.redis import _aws
+
+    args = ManagedRedisArgs(network=None, memory_mib=400 * 1024, storage_gib=500)
+    with pytest.raises(InputError, match=r"redis.memory_mib.*cache.r7g.16xlarge"):
+        _aws.validate(args, Platform(cloud=Cloud.AWS, app="demo", stack="prod"))
+
+
+def test_unknown_cache_engine_is_refused():
+    from components.redis import _aws
+
+    args = ManagedRedisArgs(network=None, aws=AwsRedisOptions(engine="memcached"))
+    with pytest.raises(InputError, match="aws.engine: got 'memcached'; allowed: redis, valkey"):
+        _aws.validate(args, Platform(cloud=Cloud.AWS, app="demo", stack="prod"))
+
+
+# --- imports -------------------------------------------------------------------------------------------------------
+
+_PROGRAM = """
+import sys
+from components import *
+from components._core import Cloud, Platform
+from stacks import engine
+p = Platform(cloud=Cloud.AWS, app="demo", stack="prod")
+def prog():
+    net = Network("net", NetworkArgs(), p)
+    db = ManagedPostgres("db", ManagedPostgresArgs(network=net), p)
+    cache = ManagedRedis("cache", ManagedRedisArgs(network=net), p)
+    WebService("api", WebServiceArgs(network=net, image="repo/api:1.0.0", port=8080, cpu_limit_millicores=1000,
+               memory_mib=2048, probes=Probes(liveness=Probe(path="/h"), readiness=Probe(path="/h")), links=[db, cache]), p)
+engine.run(prog)
+print(sorted({m.split(".")[0] for m in sys.modules if m.startswith(("pulumi_kubernetes", "pulumi_gcp", "pulumi_azure_native"))}))
+"""
+
+
+def test_aws_backends_import_no_other_cloud_sdk():
+    out = subprocess.run([sys.executable, "-c", _PROGRAM], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
