@@ -310,9 +310,19 @@ def _service(cfg: StackConfig, name: str, svc: ServiceSpec, net: Any, stores: di
         metrics=Metrics(port=svc.metrics.port, path=svc.metrics.path) if svc.metrics else None,
         autoscaled=svc.autoscaling is not None, log_retention_days=prof.log_retention_days,
         deletion_protection=prof.deletion_protection,
-        aws=AwsWebServiceOptions(fargate_spot_weight=prof.spot_weight, enable_exec=prof.exec_enabled) if cfg.cloud == Cloud.AWS else None,
+        aws=_aws_service_options(svc, prof) if cfg.cloud == Cloud.AWS else None,
     )
     return make(WebService, name, args, platform)
+
+
+def _aws_service_options(svc: ServiceSpec, prof: Any) -> AwsWebServiceOptions:
+    a = svc.aws
+    spot = prof.spot_weight if (a is None or a.fargate_spot) else 0
+    return AwsWebServiceOptions(
+        fargate_spot_weight=spot, enable_exec=prof.exec_enabled,
+        task_cpu_units=a.task_cpu_units if a else None,
+        task_memory_mib=size_mib("aws.task_memory", a.task_memory) if a and a.task_memory else None,
+    )
 
 
 def _render(value: str, cfg: StackConfig, service: str) -> str:

@@ -90,6 +90,16 @@ class AutoscalingSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AwsServiceSpec:
+    """AWS-only knobs of a service (ignored on other clouds)."""
+
+    task_cpu_units: int | None = None
+    task_memory: str | None = None
+    fargate_spot: bool = True
+    """May run on FARGATE_SPOT where the profile uses spot (set false for work that must not be interrupted)."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class ServiceSpec:
     image: str
     """Repository without tag, e.g. ghcr.io/acme/api."""
@@ -110,6 +120,7 @@ class ServiceSpec:
     internet_egress: bool = False
     metrics: MetricsSpec | None = None
     autoscaling: AutoscalingSpec | None = None
+    aws: AwsServiceSpec | None = None
     description: str = ""
 
 

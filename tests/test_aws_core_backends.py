@@ -6,7 +6,6 @@ behaviour on the planned inventory of the offline engine.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import subprocess
 import sys
@@ -311,15 +310,36 @@ def _svc_args(**kw):
 
 
 @pytest.mark.parametrize("cpu,memory,match", [
-    (1000, 512, r"memory_limit_mib: got 512; with 1000m CPU \(1024 units\) Fargate allows memory of 2Gi, 3Gi"),
-    (750, 2048, r"cpu_limit_millicores: got 750; Fargate task CPU must be one of 250m, 500m"),
-    (4000, 32768, r"memory_limit_mib: got 32768.*8Gi.*30Gi"),
+    (1024, 512, r"aws.task_memory_mib: got 512; with 1024 CPU units Fargate allows memory of 2Gi, 3Gi"),
+    (768, 2048, r"aws.task_cpu_units: got 768; Fargate task CPU must be one of 256, 512, 1024"),
+    (4096, 32768, r"aws.task_memory_mib: got 32768.*8Gi.*30Gi"),
 ])
-def test_fargate_refuses_impossible_task_sizes(cpu, memory, match):
+def test_fargate_refuses_impossible_explicit_task_sizes(cpu, memory, match):
     from components.web_service import _aws
 
-    args = _svc_args(cpu_millicores=min(cpu, 500), cpu_limit_millicores=cpu, memory_mib=min(memory, 512), memory_limit_mib=memory)
+    args = _svc_args(aws=AwsWebServiceOptions(task_cpu_units=cpu, task_memory_mib=memory))
     with pytest.raises(InputError, match=match):
+        _aws.validate(args, Platform(cloud=Cloud.AWS, app="demo", stack="prod"))
+
+
+@pytest.mark.parametrize("cpu_limit,memory_limit,size", [
+    (1000, 1024, (1024, 2048)),   # copilot's 1 vCPU / 1Gi limits: rounded up to the smallest 1 vCPU task
+    (2000, 4096, (2048, 4096)),   # seed 001's task, exactly
+    (750, 2048, (1024, 2048)),
+    (250, 512, (256, 512)),
+])
+def test_fargate_size_derived_from_limits_rounds_up(cpu_limit, memory_limit, size):
+    from components.web_service import _aws
+
+    args = _svc_args(cpu_millicores=min(cpu_limit, 250), cpu_limit_millicores=cpu_limit, memory_mib=512, memory_limit_mib=memory_limit)
+    assert _aws.fargate_size(args) == size
+
+
+def test_no_fargate_task_holds_a_huge_limit():
+    from components.web_service import _aws
+
+    args = _svc_args(cpu_millicores=500, cpu_limit_millicores=16000, memory_mib=512, memory_limit_mib=200 * 1024)
+    with pytest.raises(InputError, match="no Fargate task holds"):
         _aws.validate(args, Platform(cloud=Cloud.AWS, app="demo", stack="prod"))
 
 
@@ -336,10 +356,11 @@ def test_bad_task_size_fails_before_any_resource_is_registered():
 
     def program():
         net = Network("net", NetworkArgs(), platform)
-        WebService("api", _svc_args(network=net, cpu_limit_millicores=1000, memory_mib=512, memory_limit_mib=512), platform)
+        WebService("api", _svc_args(network=net, aws=AwsWebServiceOptions(task_cpu_units=1024, task_memory_mib=512)), platform)
 
-    with pytest.raises(InputError, match="memory_limit_mib"):
-        engine.run(program)
+    with pytest.raises(InputError, match="aws.task_memory_mib"):
+        inventory = engine.run(program)
+        assert not [r for r in inventory.resources if r.name.startswith("api")]
 
 
 # --- ManagedPostgres ---------------------------------------------------------------------------------------------

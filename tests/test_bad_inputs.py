@@ -173,3 +173,11 @@ def test_check_rejects_a_non_inventory(tmp_path, capsys):
     code = cli.main(["check", str(bad)])
     err = capsys.readouterr().err
     assert_clear(code, err, "INVENTORY", "resources")
+
+
+def test_fargate_size_aws_rejects(project, capsys):
+    def mutate(d):
+        d["services"]["engine"]["aws"] = {"task_cpu_units": 1024, "task_memory": "512Mi"}
+
+    code, err = plan(project, capsys, f"prodkit:app={spec_with(project, 'autopr', mutate)}", "prodkit:cloud=aws")
+    assert_clear(code, err, "aws.task_memory_mib", "512", "Fargate allows memory of 2Gi")

@@ -563,3 +563,21 @@ def test_addons_refuse_a_malformed_acme_email():
 def test_addons_are_refused_on_managed_clouds(cloud):
     with pytest.raises(BackendNotAvailable, match="ClusterAddons component has no"):
         run_addons(platform=Platform(cloud=cloud, app="demo", stack="prod"))
+
+
+# ------------------------------------------------------------------------------------------- stack check pass
+
+
+def test_validators_accept_placeholders_whose_handles_are_not_known_yet():
+    # The stack's check pass validates every Args before anything exists: components are placeholders then.
+    from components.autoscaler import _k8s as autoscaler_k8s
+    from components.backup_schedule import _k8s as backup_k8s
+    from components.monitoring import _k8s as monitoring_k8s
+    from components.tls_ingress import _k8s as ingress_k8s
+
+    placeholder = NS(handle=None, link=None)
+    ingress_k8s.validate(TlsIngressArgs(network=placeholder, domain="app.example.com", routes=[Route(path="/", service=placeholder)]), PLATFORM)
+    autoscaler_k8s.validate(AutoscalerArgs(service=placeholder, min_replicas=1, max_replicas=3,
+                                           queue=QueueTrigger(redis=placeholder, list_name="jobs")), PLATFORM)
+    backup_k8s.validate(BackupScheduleArgs(database=placeholder, volumes=[VolumeBackup(service=placeholder, volume="data", schedule="0 4 * * 0")]), PLATFORM)
+    monitoring_k8s.validate(MonitoringArgs(services=[placeholder]), PLATFORM)

@@ -51,16 +51,20 @@ def queue_namespace(platform: Platform) -> str:
 
 def validate(args: AutoscalerArgs, platform: Platform) -> None:
     """ALB request-count scaling needs the service behind a load balancer, and that balancer already created."""
+    # During the stack's check pass the service is a placeholder without a handle: only its Args are known.
     handle = getattr(args.service, "handle", None)
-    if handle is None or getattr(handle, "cluster_name", None) is None:
+    placeholder = handle is None
+    if not placeholder and getattr(handle, "cluster_name", None) is None:
         raise InputError("autoscaling.service", type(args.service).__name__, "expected a WebService created on AWS (ECS)")
     if args.requests_per_target is not None:
-        if getattr(handle, "target_group_arn_suffix", None) is None:
+        public = (getattr(getattr(args.service, "args", None), "public", True) if placeholder
+                  else getattr(handle, "target_group_arn_suffix", None) is not None)
+        if not public:
             raise InputError(
                 "autoscaling.requests_per_target", args.requests_per_target,
                 "scaling on ALB requests needs a public service (behind the TlsIngress load balancer); use cpu_percent or memory_percent",
             )
-        if getattr(handle, "load_balancer_arn_suffix", None) is None:
+        if not placeholder and getattr(handle, "load_balancer_arn_suffix", None) is None:
             raise InputError(
                 "autoscaling.requests_per_target", args.requests_per_target,
                 "the service's load balancer is unknown: create the TlsIngress that routes to this service before the Autoscaler",

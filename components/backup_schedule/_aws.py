@@ -125,14 +125,22 @@ def _volume_handle(volume_backup: Any) -> Any:
 def validate(args: BackupScheduleArgs, platform: Platform) -> None:
     """AWS Backup limits: hourly at most, one day field, volumes that exist, a real region to copy to."""
     opts = options_for(args, Cloud.AWS, AwsBackupOptions)
+    # During the stack's check pass the components are placeholders without handles: only their Args are known.
     if args.database is not None:
         to_aws_cron("backups.database.schedule", args.schedule, at_most_hourly=True)
-        if getattr(getattr(args.database, "handle", None), "instance_arn", None) is None:
+        handle = getattr(args.database, "handle", None)
+        if handle is not None and getattr(handle, "instance_arn", None) is None:
             raise InputError("backups.database", type(args.database).__name__, "expected a ManagedPostgres created on AWS (its handle has no instance_arn)")
     for vb in args.volumes:
         to_aws_cron(f"backups.volumes[{vb.volume}].schedule", vb.schedule, at_most_hourly=True)
-        if _volume_handle(vb) is None:
-            known = sorted((getattr(getattr(vb.service, "handle", None), "file_systems", None) or {}))
+        handle = getattr(vb.service, "handle", None)
+        if handle is not None:
+            known = sorted(getattr(handle, "file_systems", None) or {})
+        else:
+            known = sorted(v.name for v in getattr(getattr(vb.service, "args", None), "volumes", ()) or ())
+            if not hasattr(getattr(vb.service, "args", None), "volumes"):
+                continue
+        if vb.volume not in known:
             raise InputError(
                 f"backups.volumes[{vb.volume}].volume", vb.volume,
                 f"the service has no shared volume of that name (it has: {', '.join(known) or 'none'})",

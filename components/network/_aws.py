@@ -215,6 +215,14 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         tags=named("lb-sg"), opts=child,
     )
 
+    # Membership group every ECS service of the stack joins: a service admits its own port from this group only,
+    # so services can call each other (Service Connect) and nothing else in the VPC can.
+    services_sg = aws.ec2.SecurityGroup(
+        f"{name}-services-sg", vpc_id=vpc.id, name=platform.physical_name(f"{name}-services", limit=255),
+        description="Membership of the stack's ECS services (no rules of its own)", revoke_rules_on_delete=True,
+        tags=named("services-sg"), opts=child,
+    )
+
     # Cloud Map namespace for ECS Service Connect: services reach each other as http://<name>:<port>.
     namespace_name = f"{platform.app}-{platform.stack}.internal"
     namespace = aws.servicediscovery.PrivateDnsNamespace(
@@ -231,6 +239,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         db_subnet_group_name=db_subnets.name,
         cache_subnet_group_name=cache_subnets.name,
         lb_security_group_id=lb_sg.id,
+        services_security_group_id=services_sg.id,
         service_namespace_arn=namespace.arn,
         service_namespace_name=namespace_name,
         zones=zones,

@@ -88,6 +88,15 @@ def _target_group(route: Route) -> Any:
     return getattr(handle, "target_group_arn", None)
 
 
+def _is_public(service: Any) -> bool:
+    """Whether the service has a load-balancer target group. During the stack's check pass the service is a
+    placeholder without a handle: its Args say whether it will be public."""
+    handle = getattr(service, "handle", None)
+    if handle is not None:
+        return getattr(handle, "target_group_arn", None) is not None
+    return bool(getattr(getattr(service, "args", None), "public", True))
+
+
 def validate(args: TlsIngressArgs, platform: Platform) -> None:
     """ALB, ACM and WAF limits the cloud-neutral Args cannot know. Raises InputError before anything exists."""
     opts = options_for(args, Cloud.AWS, AwsIngressOptions)
@@ -99,7 +108,7 @@ def validate(args: TlsIngressArgs, platform: Platform) -> None:
             "policies accepting TLS 1.0/1.1 are refused",
         )
     for route in args.routes:
-        if _target_group(route) is None:
+        if not _is_public(route.service):
             raise InputError(
                 f"routes[{route.path}].service", getattr(route.service, "pulumi_resource_name", type(route.service).__name__),
                 "the service is not public (it has no load-balancer target group); create it with public=True",

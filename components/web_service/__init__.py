@@ -104,6 +104,11 @@ class AwsWebServiceOptions:
     """Allow `aws ecs execute-command` shells into tasks. Default: off."""
     health_check_grace_seconds: int = 60
     """Time after a task starts before failed load-balancer checks count. Default: 60 s."""
+    task_cpu_units: int | None = None
+    """Explicit Fargate task CPU (256, 512, 1024, 2048, 4096, 8192, 16384 units), validated against Fargate's
+    allowed cpu/memory pairs. Default: the smallest Fargate size that holds the CPU and memory limits."""
+    task_memory_mib: int | None = None
+    """Explicit Fargate task memory, validated with `task_cpu_units`. Default: derived with the CPU (see above)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -68,23 +68,43 @@ def _mib_list(values: tuple[int, ...]) -> str:
     return ", ".join(f"{v // 1024}Gi" if v % 1024 == 0 else f"{v}Mi" for v in values)
 
 
+def fargate_size(args: Any) -> tuple[int, int]:
+    """(cpu units, memory MiB) of the task.
+
+    Explicit `aws.task_cpu_units`/`task_memory_mib` must be a pair Fargate accepts (checked strictly, the user
+    asked for exactly that). Otherwise the size is derived from the container limits, rounded up (never down) to
+    the smallest pair Fargate offers that holds both: a 1 vCPU / 1 GiB limit runs in a 1 vCPU / 2 GiB task.
+    """
+    opts = options_for(args, Cloud.AWS, AwsWebServiceOptions)
+    if opts.task_cpu_units is not None or opts.task_memory_mib is not None:
+        cpu, memory = opts.task_cpu_units, opts.task_memory_mib
+        if cpu not in FARGATE_SIZES:
+            raise InputError(
+                "aws.task_cpu_units", cpu,
+                "Fargate task CPU must be one of " + ", ".join(str(c) for c in FARGATE_SIZES) + " units (1024 = 1 vCPU)",
+            )
+        if memory not in FARGATE_SIZES[cpu]:
+            raise InputError(
+                "aws.task_memory_mib", memory,
+                f"with {cpu} CPU units Fargate allows memory of {_mib_list(FARGATE_SIZES[cpu])}",
+            )
+        return cpu, memory
+    need_cpu = fargate_cpu_units(args.cpu_limit)
+    for cpu, memories in FARGATE_SIZES.items():
+        if cpu < need_cpu:
+            continue
+        for memory in memories:
+            if memory >= args.memory_limit:
+                return cpu, memory
+    raise InputError(
+        "memory_limit_mib", args.memory_limit,
+        f"no Fargate task holds {args.cpu_limit}m CPU and {args.memory_limit} MiB (largest: 16 vCPU / 120 GiB)",
+    )
+
+
 def validate(args: Any, platform: Platform) -> None:
     """Fargate's task sizes and capacity-provider weights, checked before anything is registered."""
-    cpu = fargate_cpu_units(args.cpu_limit)
-    if cpu not in FARGATE_SIZES:
-        cores = ", ".join(f"{c * 1000 // 1024}m" for c in FARGATE_SIZES)
-        raise InputError(
-            "cpu_limit_millicores", args.cpu_limit,
-            f"Fargate task CPU must be one of {cores} (0.25 to 16 vCPU); the task size is the CPU limit "
-            "(default: twice cpu_millicores)",
-        )
-    memory = args.memory_limit
-    if memory not in FARGATE_SIZES[cpu]:
-        raise InputError(
-            "memory_limit_mib", memory,
-            f"with {args.cpu_limit}m CPU ({cpu} units) Fargate allows memory of {_mib_list(FARGATE_SIZES[cpu])} "
-            "(the task size is the memory limit; default: memory_mib)",
-        )
+    fargate_size(args)
     opts = options_for(args, Cloud.AWS, AwsWebServiceOptions)
     for field_name in ("fargate_weight", "fargate_spot_weight"):
         value = getattr(opts, field_name)
@@ -97,9 +117,6 @@ def validate(args: Any, platform: Platform) -> None:
     for path in args.secret_files:
         if os.path.dirname(str(path)) in ("", "/"):
             raise InputError("secret_files", path, "put secret files in a directory of their own, e.g. '/app/secrets/key.pem'")
-    for link in args.links:
-        if getattr(link, "link", None) is None:
-            raise InputError("links", type(link).__name__, "allowed: ManagedPostgres or ManagedRedis components")
 
 
 def capacity_strategy(opts: AwsWebServiceOptions) -> list[dict[str, Any]]:
@@ -164,6 +181,7 @@ def _secret(name: str, role: str, platform: Platform, value: pulumi.Input[str], 
 def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOptions) -> dict[str, Any]:
     """Create the ECS service and its dependencies; return service_name, internal_url and the AWS handle."""
     opts = options_for(args, Cloud.AWS, AwsWebServiceOptions)
+    task_cpu, task_memory = fargate_size(args)
     net = args.network.handle
     tags = platform.labels(_COMPONENT)
     physical = platform.physical_name(name)
@@ -171,6 +189,9 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         opts=pulumi.InvokeOptions(parent=child.parent)).region
     partition = aws.get_partition_output(opts=pulumi.InvokeOptions(parent=child.parent)).partition
     port = args.port
+    for link in args.links:  # checked here, not in validate(): the check pass hands validate() placeholders
+        if getattr(link, "link", None) is None:
+            raise InputError("links", type(link).__name__, "allowed: ManagedPostgres or ManagedRedis components created on AWS")
 
     log_group = aws.cloudwatch.LogGroup(
         f"{name}-logs", name=f"/ecs/{platform.physical_name(name, limit=200)}", retention_in_days=args.log_retention_days,
@@ -258,6 +279,14 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
                    prefix_list_id=net.s3_prefix_list_id)
     egress("dns-udp", "DNS", ip_protocol="udp", from_port=53, to_port=53, cidr_ipv4=net.cidr)
     egress("dns-tcp", "DNS over TCP", ip_protocol="tcp", from_port=53, to_port=53, cidr_ipv4=net.cidr)
+    # Calls between the stack's services (e.g. the web front end calling the API): admitted from, and sent to,
+    # the stack's service membership group only.
+    aws.vpc.SecurityGroupIngressRule(
+        f"{name}-ingress-services", security_group_id=sg.id, referenced_security_group_id=net.services_security_group_id,
+        ip_protocol="tcp", from_port=port, to_port=port, description="From the stack's other services", tags=tags, opts=child,
+    )
+    egress("services", "To the stack's other services", ip_protocol="tcp", from_port=1, to_port=65535,
+           referenced_security_group_id=net.services_security_group_id)
     if args.public:
         aws.vpc.SecurityGroupIngressRule(
             f"{name}-ingress-lb", security_group_id=sg.id, referenced_security_group_id=net.lb_security_group_id,
@@ -385,7 +414,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
     volumes += efs_volumes
     task = aws.ecs.TaskDefinition(
         f"{name}-task", family=physical, requires_compatibilities=["FARGATE"], network_mode="awsvpc",
-        cpu=str(fargate_cpu_units(args.cpu_limit)), memory=str(args.memory_limit),
+        cpu=str(task_cpu), memory=str(task_memory),
         runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(operating_system_family="LINUX", cpu_architecture="X86_64"),
         execution_role_arn=exec_role.arn, task_role_arn=task_role.arn,
         container_definitions=pulumi.Output.json_dumps(containers),
@@ -417,7 +446,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         f"{name}-service", name=physical, cluster=cluster.arn, task_definition=task.arn, desired_count=args.replicas,
         capacity_provider_strategies=[aws.ecs.ServiceCapacityProviderStrategyArgs(**s) for s in strategy],
         network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
-            subnets=net.private_subnet_ids, security_groups=[sg.id], assign_public_ip=False,
+            subnets=net.private_subnet_ids, security_groups=[sg.id, net.services_security_group_id], assign_public_ip=False,
         ),
         deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
         deployment_minimum_healthy_percent=100, deployment_maximum_percent=200,

@@ -1,0 +1,199 @@
+"""stacks.manifests: Kubernetes manifests written to disk (secrets redacted) and validated strictly offline."""
+
+from __future__ import annotations
+
+import shutil
+from types import SimpleNamespace as NS
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pytest
+import yaml
+
+from components import (
+    Autoscaler, AutoscalerArgs, BackupSchedule, BackupScheduleArgs, Metrics, Monitoring, MonitoringArgs, QueueTrigger,
+    Route, ScalingPolicy, SecurityHeaders, TlsIngress, TlsIngressArgs, VolumeBackup,
+)
+from components._core import Cloud, Link, Platform, SecretRef
+from components.backup_schedule._k8s import barman_object_store
+from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
+from stacks import engine, manifests
+
+NS_NAME = "demo-prod"
+PLATFORM = Platform(cloud=Cloud.KUBERNETES, app="demo", stack="prod")
+
+needs_crds = pytest.mark.skipif(manifests.crd_dir() is None, reason="CRD folder (../shared/crds) not found")
+
+
+def _service(name, port, **extra):
+    handle = dict(namespace=NS_NAME, name=name, service_name=name, port=port, selector={"app.kubernetes.io/name": name},
+                  pvcs={}, metrics=None, public=True)
+    handle.update(extra)
+    return NS(handle=NS(**handle))
+
+
+def edge_app():
+    """Every object the five edge backends create, around stand-in services and stores."""
+    net = NS(handle=NS(namespace=NS_NAME, ingress_namespace="ingress-nginx", monitoring_namespace="monitoring"))
+    api = _service("api", 8000, metrics=Metrics(port=9090), pvcs={"workspaces": "api-workspaces"})
+    web = _service("web", 3000)
+    redis = NS(
+        handle=NS(service_name="cache", namespace=NS_NAME, password_secret="cache-auth", password_key="password"),
+        link=Link(kind="redis", name="cache", port=6379, env={"REDIS_URL": SecretRef("cache-url", "url")},
+                  peer=NS(selector={"app.kubernetes.io/name": "cache"}, client_label=("prodkit.io/client-cache", "true"))),
+    )
+    db = NS(handle=NS(cluster_name="db", namespace=NS_NAME))
+    TlsIngress("edge", TlsIngressArgs(
+        network=net, domain="app.example.com", cors_origins=["https://app.example.com"],
+        headers=SecurityHeaders(content_security_policy="default-src 'self'"),
+        routes=[Route(path="/api/agents", service=api, timeout_seconds=600, rate_limit_per_minute=60),
+                Route(path="/api/stream", service=api, streaming=True), Route(path="/", service=web)],
+    ), PLATFORM)
+    Autoscaler("api-scaling", AutoscalerArgs(service=api, min_replicas=2, max_replicas=10, cpu_percent=75, memory_percent=80,
+                                             scale_up=ScalingPolicy(stabilization_window_seconds=0, value=100, period_seconds=15)), PLATFORM)
+    Autoscaler("worker-scaling", AutoscalerArgs(service=web, min_replicas=2, max_replicas=5, cpu_percent=70,
+                                                queue=QueueTrigger(redis=redis, list_name="jobs")), PLATFORM)
+    BackupSchedule("backups", BackupScheduleArgs(database=db, schedule="0 * * * *", retention_days=30,
+                                                 volumes=[VolumeBackup(service=api, volume="workspaces", schedule="0 4 * * 0")]), PLATFORM)
+    Monitoring("monitoring", MonitoringArgs(services=[api, web]), PLATFORM)
+    ClusterAddons("addons", ClusterAddonsArgs(acme_email="ops@example.com"), PLATFORM)
+
+
+def meta(name):
+    return {"name": name, "namespace": NS_NAME}
+
+
+@pytest.fixture(scope="module")
+def edge_manifests(tmp_path_factory):
+    out = tmp_path_factory.mktemp("edge")
+    problems = manifests.write_and_validate(engine.run(edge_app), out)
+    return out, problems
+
+
+@needs_crds
+def test_every_edge_backend_object_is_strictly_valid(edge_manifests):
+    _, problems = edge_manifests
+    assert problems == []
+
+
+def test_one_stably_named_file_per_kubernetes_object_and_none_for_helm_releases(edge_manifests):
+    out, _ = edge_manifests
+    names = sorted(p.name for p in out.iterdir())
+    assert "ingress-edge-api-agents.yaml" in names
+    assert "scheduledbackup-backups-database.yaml" in names
+    assert "clusterissuer-letsencrypt-prod.yaml" in names
+    assert not [n for n in names if n.startswith("release-")]
+    # 3 Ingresses + headers ConfigMap, HPA, ScaledObject + TriggerAuthentication + KEDA NetworkPolicy,
+    # ScheduledBackup, CronJob + its NetworkPolicy, ServiceMonitor, PrometheusRule, ClusterIssuer
+    assert len(names) == 14
+
+
+def test_written_manifest_reads_back_as_the_object():
+    def prog():
+        k8s.core.v1.ConfigMap("cm", metadata=meta("settings"), data={"LOG_LEVEL": "info"})
+
+    inv = engine.run(prog)
+    manifest = manifests.manifest_of(inv.named("cm"))
+    assert list(manifest)[:3] == ["apiVersion", "kind", "metadata"]
+    assert manifest == {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("settings"), "data": {"LOG_LEVEL": "info"}}
+
+
+def test_secret_values_are_redacted_on_disk(tmp_path):
+    def prog():
+        k8s.core.v1.Secret("s", metadata=meta("app-secrets"), type="Opaque",
+                           string_data={"OPENAI_API_KEY": pulumi.Output.secret("sk-live-123")}, data={"token": "c2VjcmV0"})
+
+    problems = manifests.write_and_validate(engine.run(prog), tmp_path)
+    text = (tmp_path / "secret-app-secrets.yaml").read_text()
+    assert "sk-live-123" not in text and "c2VjcmV0" not in text
+    written = yaml.safe_load(text)
+    assert written["stringData"] == {"OPENAI_API_KEY": "REDACTED"}
+    assert written["data"] == {"token": "REDACTED"}
+    assert problems == []
+
+
+def test_pulumi_secret_inside_another_kind_is_redacted_on_disk(tmp_path):
+    def prog():
+        k8s.core.v1.ConfigMap("cm", metadata=meta("leaky"), data={"DSN": pulumi.Output.secret("postgres://u:pw@h/db"), "MODE": "x"})
+
+    manifests.write_and_validate(engine.run(prog), tmp_path)
+    written = yaml.safe_load((tmp_path / "configmap-leaky.yaml").read_text())
+    assert written["data"]["DSN"] == "REDACTED"
+    assert "pw@h" not in (tmp_path / "configmap-leaky.yaml").read_text()
+
+
+def test_unknown_custom_resource_kind_is_a_problem(tmp_path):
+    def prog():
+        k8s.apiextensions.CustomResource("w", api_version="widgets.example.com/v1", kind="Widget", metadata=meta("w"), spec={})
+
+    problems = manifests.write_and_validate(engine.run(prog), tmp_path)
+    assert len(problems) == 1
+    p = problems[0]
+    assert (p.file, p.kind, p.name, p.is_error) == ("widget-w.yaml", "Widget", "w", True)
+    assert "unknown kind Widget" in p.message or "CRD folder not found" in p.message
+
+
+@needs_crds
+def test_custom_resource_with_an_unknown_field_is_a_problem():
+    manifest = {"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": meta("so"),
+                "spec": {"scaleTargetRef": {"name": "api", "kindd": "Deployment"},
+                         "triggers": [{"type": "cpu", "metricType": "Utilization", "metadata": {"value": "70"}}]}}
+    assert manifests.validate_manifest(manifest) == [("error", "spec.scaleTargetRef: Additional properties are not allowed ('kindd' was unexpected)")]
+
+
+@needs_crds
+def test_custom_resource_of_an_unserved_version_is_a_problem():
+    manifest = {"apiVersion": "keda.sh/v1beta1", "kind": "ScaledObject", "metadata": meta("so"), "spec": {}}
+    assert manifests.validate_manifest(manifest) == [("error", "keda.sh/v1beta1 is not a served version of the ScaledObject CRD")]
+
+
+@needs_crds
+def test_preserve_unknown_fields_stay_open():
+    # PrometheusRule rule labels/annotations are free-form maps; Cluster parameters too.
+    manifest = {"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", "metadata": meta("db"),
+                "spec": {"instances": 1, "storage": {"size": "20Gi"}, "postgresql": {"parameters": {"work_mem": "10MB"}}}}
+    assert manifests.validate_manifest(manifest) == []
+
+
+def test_builtin_kind_is_validated_strictly():
+    manifest = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta("api"),
+                "spec": {"selector": {"matchLabels": {"a": "b"}}, "replicas": "3", "template": {"spec": {"containers": []}}, "paused2": True}}
+    messages = [m for _, m in manifests.validate_manifest(manifest)]
+    assert any("paused2" in m for m in messages)
+    assert any(m.startswith("spec.replicas:") for m in messages)
+
+
+def test_object_without_an_explicit_name_is_a_problem():
+    manifest = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"namespace": NS_NAME}, "data": {}}
+    assert manifests.validate_manifest(manifest) == [("error", "metadata.name is missing (objects must be named explicitly, not auto-named)")]
+
+
+def test_custom_resources_are_skipped_with_a_note_when_the_crd_folder_is_absent(tmp_path, monkeypatch):
+    monkeypatch.setattr(manifests, "crd_dir", lambda: None)
+
+    def prog():
+        k8s.apiextensions.CustomResource("so", api_version="keda.sh/v1alpha1", kind="ScaledObject", metadata=meta("so"), spec={})
+
+    problems = manifests.write_and_validate(engine.run(prog), tmp_path)
+    assert [(p.severity, p.message.split(";")[0]) for p in problems] == [("note", "skipped: CRD folder not found (set PRODKIT_CRDS_DIR)")]
+    assert (tmp_path / "scaledobject-so.yaml").exists()
+
+
+@needs_crds
+def test_crd_folder_can_be_set_by_environment(tmp_path, monkeypatch):
+    folder = tmp_path / "crds"
+    folder.mkdir()
+    shutil.copy(manifests.crd_dir() / "keda.sh_scaledobjects.yaml", folder)
+    monkeypatch.setenv("PRODKIT_CRDS_DIR", str(folder))
+    assert manifests.crd_dir() == folder
+    rule = {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule", "metadata": meta("r"), "spec": {}}
+    assert manifests.validate_manifest(rule)[0][1].startswith("unknown kind PrometheusRule")
+
+
+@needs_crds
+def test_barman_object_store_settings_are_valid_in_a_cnpg_cluster():
+    for endpoint in (None, "https://minio.example.com"):
+        manifest = {"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", "metadata": meta("db"),
+                    "spec": {"instances": 3, "storage": {"size": "20Gi"},
+                             "backup": barman_object_store("s3://backups/app", endpoint, "backup-s3-credentials", 30, "db")}}
+        assert manifests.validate_manifest(manifest) == []
