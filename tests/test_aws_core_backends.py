@@ -264,11 +264,12 @@ def test_weight_zero_spot_is_left_out_of_the_strategy(prod):
     assert strategy == [{"capacityProvider": "FARGATE", "weight": 1}]
 
 
-def test_public_service_admits_only_the_load_balancer(prod):
-    ingress = [r for r in prod.of_type("vpc/securityGroupIngressRule:SecurityGroupIngressRule") if r.name.startswith("api-ingress")]
-    assert len(ingress) == 1
-    assert ingress[0].inputs["referencedSecurityGroupId"] == mock_id("aws:ec2/securityGroup:SecurityGroup", "net-lb-sg")
-    assert "cidrIpv4" not in ingress[0].inputs
+def test_public_service_admits_only_the_load_balancer_and_stack_services(prod):
+    ingress = {r.name: r for r in prod.of_type("vpc/securityGroupIngressRule:SecurityGroupIngressRule") if r.name.startswith("api-ingress")}
+    assert set(ingress) == {"api-ingress-lb", "api-ingress-services"}
+    assert ingress["api-ingress-lb"].inputs["referencedSecurityGroupId"] == mock_id("aws:ec2/securityGroup:SecurityGroup", "net-lb-sg")
+    assert ingress["api-ingress-services"].inputs["referencedSecurityGroupId"] == mock_id("aws:ec2/securityGroup:SecurityGroup", "net-services-sg")
+    assert all("cidrIpv4" not in r.inputs for r in ingress.values())
     tg = one(prod, "lb/targetGroup:TargetGroup")
     assert tg.inputs["targetType"] == "ip" and tg.inputs["healthCheck"]["path"] == "/ready"
     assert tg.inputs["healthCheck"]["matcher"] == "200-399"
