@@ -183,26 +183,7 @@ def compose(cfg: StackConfig, make: Any) -> Composition:
         for dep in svc.uses:
             comp.edges.append((name, dep, "DATABASE_URL" if dep == "postgres" else "REDIS_URL"))
     comp.components.update(services)
-    # Env references between services (${services.api.url}) are resolved after all exist: see _service.
-
-    for name, svc in app.services.items():
-        if svc.autoscaling:
-            a = svc.autoscaling
-            cap = prof.max_replicas
-            queue = QueueTrigger(redis=stores["redis"], list_name=a.queue.list_name, target_length=a.queue.target_length) if a.queue else None
-            comp.components[f"{name}-autoscaler"] = make(
-                Autoscaler, f"{name}-autoscaler",
-                AutoscalerArgs(
-                    service=services[name], min_replicas=min(a.min, cap) if cap else a.min,
-                    max_replicas=min(a.max, max(cap, 2)) if cap else a.max,
-                    cpu_percent=a.cpu_percent, memory_percent=a.memory_percent,
-                    requests_per_target=a.requests_per_target if aws else None, queue=queue,
-                    scale_up=_scaling_policy(a.scale_up, ScalingPolicy(stabilization_window_seconds=60)),
-                    scale_down=_scaling_policy(a.scale_down, ScalingPolicy(stabilization_window_seconds=300, value=50)),
-                ),
-                platform,
-            )
-            comp.edges.append((f"{name}-autoscaler", name, "scales"))
+    # The ingress comes before the autoscalers: on AWS, request-count scaling needs the load balancer.
 
     if app.routes:
         routes = [
@@ -229,6 +210,25 @@ def compose(cfg: StackConfig, make: Any) -> Composition:
         comp.components["ingress"] = ingress
         for r in app.routes:
             comp.edges.append(("ingress", r.service, r.path))
+
+    for name, svc in app.services.items():
+        if svc.autoscaling:
+            a = svc.autoscaling
+            cap = prof.max_replicas
+            queue = QueueTrigger(redis=stores["redis"], list_name=a.queue.list_name, target_length=a.queue.target_length) if a.queue else None
+            comp.components[f"{name}-autoscaler"] = make(
+                Autoscaler, f"{name}-autoscaler",
+                AutoscalerArgs(
+                    service=services[name], min_replicas=min(a.min, cap) if cap else a.min,
+                    max_replicas=min(a.max, max(cap, 2)) if cap else a.max,
+                    cpu_percent=a.cpu_percent, memory_percent=a.memory_percent,
+                    requests_per_target=a.requests_per_target if aws else None, queue=queue,
+                    scale_up=_scaling_policy(a.scale_up, ScalingPolicy(stabilization_window_seconds=60)),
+                    scale_down=_scaling_policy(a.scale_down, ScalingPolicy(stabilization_window_seconds=300, value=50)),
+                ),
+                platform,
+            )
+            comp.edges.append((f"{name}-autoscaler", name, "scales"))
 
     b = app.backups
     if b.database or b.volumes:

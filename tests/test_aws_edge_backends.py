@@ -237,6 +237,22 @@ def test_without_hosted_zone_no_dns_records_are_created():
     assert inv.named("edge-cert").inputs == {**inv.named("edge-cert").inputs, "validationMethod": "DNS", "domainName": "app.example.com"}
 
 
+def test_without_hosted_zone_the_validation_record_is_in_the_handle():
+    api = service("api", 8000)
+    made = []
+    engine.run(lambda: made.append(TlsIngress("edge", ingress_args([Route(path="/", service=api)]), PROD)))
+    handle = made[0].handle
+    assert len(handle.validation_records) == 1 and set(handle.validation_records[0]) == {"name", "type", "value"}
+    assert handle.web_acl_arn is not None and handle.listener_arn is not None
+
+
+def test_paths_that_slug_alike_get_distinct_rule_names():
+    api = service("api", 8000)
+    inv = plan_ingress(routes=[Route(path="/api-auth", service=api), Route(path="/api/auth", service=api)])
+    assert {r.name for r in inv.of_type("lb/listenerRule:ListenerRule")} == {"edge-route-api-auth", "edge-route-api-auth-2"}
+    assert {"rate-api-auth", "rate-api-auth-2"} <= set(rules_of(inv))
+
+
 def test_ingress_publishes_the_lb_suffix_on_routed_services():
     api = service("api", 8000)
     engine.run(lambda: TlsIngress("edge", ingress_args([Route(path="/", service=api)]), PROD))
@@ -491,3 +507,19 @@ def test_real_components_wire_lb_suffix_into_autoscaler_and_alarms():
     label = inv.named("api-scaling-requests").inputs["targetTrackingScalingPolicyConfiguration"]["predefinedMetricSpecification"]["resourceLabel"]
     assert label.startswith("app/edge-alb/") and "/targetgroup/" in label
     assert inv.named("monitoring-api-5xx").inputs["metricQueries"][0]["metric"]["dimensions"]["LoadBalancer"].startswith("app/edge-alb/")
+
+
+def test_validators_work_on_check_pass_placeholders():
+    # `prodkit plan` validates with placeholders (handle None, Args known) before registering anything.
+    from components.autoscaler._aws import validate as validate_autoscaler
+    from components.tls_ingress._aws import validate as validate_ingress
+    from stacks.app import placeholder
+
+    probes = Probes(liveness=Probe(path="/health"), readiness=Probe(path="/health"))
+    private = placeholder(WebService, "worker", WebServiceArgs(network=network(), image="ghcr.io/acme/w:1.0.0", port=8000, probes=probes), PROD)
+    public = placeholder(WebService, "web", WebServiceArgs(network=network(), image="ghcr.io/acme/w:1.0.0", port=8000, probes=probes, public=True), PROD)
+    validate_ingress(ingress_args([Route(path="/", service=public)]), PROD)
+    with pytest.raises(InputError, match="not public"):
+        validate_ingress(ingress_args([Route(path="/", service=private)]), PROD)
+    with pytest.raises(InputError, match="needs a public service"):
+        validate_autoscaler(AutoscalerArgs(service=private, min_replicas=1, max_replicas=2, requests_per_target=100), PROD)

@@ -274,6 +274,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         instance_identifier=instance.identifier,
         instance_arn=instance.arn,
         security_group_id=sg.id,
+        storage_gib=args.storage_gib,
         # Beyond the shared contract: what the bootstrap job and other AWS components may need.
         kms_key_arn=key.arn,
         master_user_secret_arn=instance.master_user_secrets.apply(lambda s: s[0].secret_arn if s else None),

@@ -83,6 +83,17 @@ def role_of(path: str) -> str:
     return slug or "root"
 
 
+def route_roles(routes: list[Route]) -> dict[str, str]:
+    """path -> role, unique even when two paths slug alike ("/api-auth" and "/api/auth")."""
+    roles: dict[str, str] = {}
+    for route in sorted(routes, key=lambda r: r.path):
+        role, n = role_of(route.path), 2
+        while role in roles.values():
+            role, n = f"{role_of(route.path)}-{n}", n + 1
+        roles[route.path] = role
+    return roles
+
+
 def _target_group(route: Route) -> Any:
     handle = getattr(route.service, "handle", None)
     return getattr(handle, "target_group_arn", None)
@@ -139,6 +150,7 @@ def build(name: str, args: TlsIngressArgs, platform: Platform, child: pulumi.Res
     # Longest prefix first: ALB evaluates rules by ascending priority, and "/api/agents" must win over "/api".
     routes = sorted(args.routes, key=lambda r: (-len(r.path), r.path))
     root = next((r for r in routes if r.path == "/"), None)
+    roles = route_roles(routes)
 
     # ---- security group rules on the Network's ALB security group -----------------------------------------
     for proto, port in (("https", 443), ("http", 80)):
@@ -254,7 +266,7 @@ def build(name: str, args: TlsIngressArgs, platform: Platform, child: pulumi.Res
     )
     for priority, route in enumerate((r for r in routes if r.path != "/"), start=1):
         aws.lb.ListenerRule(
-            f"{name}-route-{role_of(route.path)}",
+            f"{name}-route-{roles[route.path]}",
             listener_arn=https.arn,
             priority=priority * 10,  # gaps leave room for hand-made rules and for inserting routes
             conditions=[aws.lb.ListenerRuleConditionArgs(
@@ -266,7 +278,7 @@ def build(name: str, args: TlsIngressArgs, platform: Platform, child: pulumi.Res
         )
 
     # ---- WAF ---------------------------------------------------------------------------------------------------
-    acl = _web_acl(name, args, platform, routes, block, tags, child)
+    acl = _web_acl(name, args, platform, routes, roles, block, tags, child)
     aws.wafv2.WebAclAssociation(f"{name}-waf-association", resource_arn=alb.arn, web_acl_arn=acl.arn, opts=child)
 
     # Publish the ALB's ARN suffix to the routed services: CloudWatch ALB metrics and ALBRequestCountPerTarget are
@@ -396,7 +408,7 @@ def _log_policy(bucket_arn: str, account: str, legacy_principal: str | None) -> 
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
-def _web_acl(name: str, args: TlsIngressArgs, platform: Platform, routes: list[Route], block: bool,
+def _web_acl(name: str, args: TlsIngressArgs, platform: Platform, routes: list[Route], roles: dict[str, str], block: bool,
              tags: dict[str, str], child: pulumi.ResourceOptions) -> aws.wafv2.WebAcl:
     waf = aws.wafv2
     metric_prefix = platform.physical_name(name, limit=100)
@@ -448,7 +460,7 @@ def _web_acl(name: str, args: TlsIngressArgs, platform: Platform, routes: list[R
         action = (waf.WebAclRuleActionArgs(block=waf.WebAclRuleActionBlockArgs(
                       custom_response=waf.WebAclRuleActionBlockCustomResponseArgs(response_code=429)))
                   if block else waf.WebAclRuleActionArgs(count=waf.WebAclRuleActionCountArgs()))
-        rule_name = f"rate-{role_of(route.path)}"
+        rule_name = f"rate-{roles[route.path]}"
         rules.append(waf.WebAclRuleArgs(
             name=rule_name,
             priority=offset,

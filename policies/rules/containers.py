@@ -40,7 +40,7 @@ def container_non_root(resource_type: str, props: Mapping[str, Any], options: Ma
     out = []
     if resource_type == ECS_TASK:
         for c in container_definitions(props):
-            user = str(c.get("user", "")).split(":")[0]
+            user = str(c.get("user") or "").split(":")[0]
             if user in ("0", "root"):
                 # A short-lived, non-essential helper may need uid 0 to write into Fargate's root-owned task
                 # volumes; it is accepted only without any capability and with a read-only root filesystem.
