@@ -24,6 +24,7 @@ from components._core import Cloud, InputError, Platform, check_cloud_options, l
 from components._core.units import cpu_millicores, size_gib, size_mib
 from components.backup_schedule import AwsBackupOptions, KubernetesBackupOptions
 from components.network import KubernetesNetworkOptions
+from components.postgres import KubernetesPostgresOptions
 from components.tls_ingress import AwsIngressOptions, KubernetesIngressOptions
 from components.web_service import AwsWebServiceOptions
 
@@ -146,6 +147,7 @@ def compose(cfg: StackConfig, make: Any) -> Composition:
     )
     comp.components["network"] = net
 
+    backup_bucket = cfg.backup_bucket or f"s3://{platform.physical_name('backups')}"
     stores: dict[str, Any] = {}
     if app.postgres:
         pg = app.postgres
@@ -159,6 +161,9 @@ def compose(cfg: StackConfig, make: Any) -> Composition:
                 high_availability=prof.high_availability if pg.high_availability is None else pg.high_availability,
                 backup_retention_days=retention, backup_window=pg.backup_window, deletion_protection=protect,
                 pooler=Pooler(mode=pg.pooler.mode, default_pool_size=pg.pooler.default_pool_size, max_client_connections=pg.pooler.max_client_connections) if pg.pooler else None,
+                # In-cluster Postgres archives base backups and WAL to object storage (PITR); the bucket is the
+                # stack's backup bucket. Managed clouds back up natively.
+                kubernetes=KubernetesPostgresOptions(backup_bucket=backup_bucket, backup_endpoint_url=cfg.backup_endpoint or None) if k8s else None,
             ),
             platform,
         )
@@ -246,7 +251,7 @@ def compose(cfg: StackConfig, make: Any) -> Composition:
                 deletion_protection=protect,
                 aws=AwsBackupOptions(copy_region=cfg.backup_copy_region or None) if aws else None,
                 kubernetes=KubernetesBackupOptions(
-                    bucket=cfg.backup_bucket or f"s3://{platform.physical_name('backups')}",
+                    bucket=backup_bucket,
                     endpoint_url=cfg.backup_endpoint or None,
                 ) if k8s else None,
             ),

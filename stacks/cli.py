@@ -90,10 +90,12 @@ def plan(args: argparse.Namespace) -> int:
     out = args.out or args.dir / "build" / args.stack
     out.mkdir(parents=True, exist_ok=True)
     problems: list[Any] = []
+    errors: list[Any] = []
     if cfg.cloud.value == "kubernetes":
         from .manifests import write_and_validate
 
         problems = write_and_validate(inventory, out / "manifests")
+        errors = [p for p in problems if getattr(p, "severity", "error") == "error"]
     (out / "architecture.md").write_text(diagram.markdown(cfg, composition))
     doc = {
         "stack": cfg.stack,
@@ -110,7 +112,7 @@ def plan(args: argparse.Namespace) -> int:
     else:
         print(summary.text(cfg, inventory, violations, problems, out))
     mandatory = [v for v in violations if v["level"] == "mandatory"]
-    return EXIT_VIOLATIONS if mandatory or problems else EXIT_OK
+    return EXIT_VIOLATIONS if mandatory or errors else EXIT_OK
 
 
 def evaluate(resources: list[dict[str, Any]], profile: str, mandatory: bool | None = None) -> list[dict[str, Any]]:

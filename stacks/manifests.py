@@ -150,16 +150,41 @@ def _crd_validator(path: str, version: str):
     """A Draft 7 validator for the served `version` of the CRD in `path`, or None if that version is not served."""
     import jsonschema
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    with open(path, encoding="utf-8") as fh:
-        crd = yaml.load(fh, Loader=loader)
-    for entry in crd["spec"]["versions"]:
+    for entry in _load_crd(path)["spec"]["versions"]:
         if entry.get("name") == version and entry.get("served", False):
             schema = _closed(entry["schema"]["openAPIV3Schema"])  # freshly parsed: safe to modify
             # metadata is validated by the API server itself (ObjectMeta), not by the CRD.
             schema.setdefault("properties", {})["metadata"] = {"type": "object"}
             return jsonschema.Draft7Validator(schema)
     return None
+
+
+def _load_crd(path: str) -> dict[str, Any]:
+    """Parse a CRD file. Parsing the big CRDs (CNPG Cluster/Pooler, ~1 MB of YAML) costs about half a second, so
+    the parsed form is kept as JSON in the user's cache folder, keyed by the file's path, size and mtime; any
+    problem with the cache falls back to parsing the YAML."""
+    import hashlib
+    import json
+
+    stat = os.stat(path)
+    key = hashlib.sha1(f"{os.path.abspath(path)}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:20]
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "prodkit" / "crds" / f"{key}.json"
+    try:
+        with open(cache, encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        pass
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with open(path, encoding="utf-8") as fh:
+        crd = yaml.load(fh, Loader=loader)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(crd), encoding="utf-8")
+        os.replace(tmp, cache)  # atomic: concurrent runs never read a half-written file
+    except OSError:
+        pass
+    return crd
 
 
 def _closed(schema: Any) -> Any:

@@ -581,7 +581,10 @@ def test_pooler_is_pgbouncer_in_front_of_the_primary():
     inv, seen = _pooled()
     spec = inv.named("db-pooler").inputs["spec"]
     assert (spec["cluster"], spec["type"], spec["instances"]) == ({"name": "db"}, "rw", 3)
-    assert spec["pgbouncer"] == {"poolMode": "transaction", "parameters": {"default_pool_size": "25", "max_client_conn": "500"}}
+    assert spec["pgbouncer"] == {
+        "poolMode": "transaction", "parameters": {"default_pool_size": "25", "max_client_conn": "500"},
+        "pg_hba": ["hostnossl all all all reject", "hostssl all all all scram-sha-256"],  # clients need TLS here too
+    }
     assert seen["host"] == f"db-pooler.{NS}.svc"
     assert inv.named("db-url").raw_inputs["stringData"]["uri"].endswith(f"@db-pooler.{NS}.svc:5432/app?sslmode=require")
     assert not [e for r in k8s_objects(inv) for e in manifest_errors(r)]
@@ -765,3 +768,23 @@ def test_redis_without_persistence_keeps_no_volume_and_no_aof():
     assert "appendonly no" in redis_conf(inv).splitlines()
     assert inv.named("cache-statefulset").get("spec.volumeClaimTemplates") is None
     assert not [e for r in k8s_objects(inv) for e in manifest_errors(r)]
+
+
+def test_cluster_archives_wal_to_the_backup_bucket_when_configured():
+    """PITR needs continuous WAL archiving: the Cluster carries the barman object store of the stack's bucket."""
+    from components.postgres import KubernetesPostgresOptions
+
+    platform = Platform(cloud=Cloud.KUBERNETES, app="demo", stack="prod")
+
+    def program():
+        net = Network("net", NetworkArgs(), platform)
+        ManagedPostgres("db", ManagedPostgresArgs(
+            network=net, backup_retention_days=30,
+            kubernetes=KubernetesPostgresOptions(backup_bucket="s3://demo-backups/prod"),
+        ), platform)
+
+    spec = engine.run(program, stack="prod").named("db-cluster").inputs["spec"]
+    store = spec["backup"]["barmanObjectStore"]
+    assert store["destinationPath"] == "s3://demo-backups/prod/postgres"
+    assert store["wal"]["encryption"] == "AES256"
+    assert spec["backup"]["retentionPolicy"] == "30d"

@@ -60,6 +60,13 @@ class KubernetesPostgresOptions:
     Default: "ghcr.io/cloudnative-pg/postgresql:{version}-standard-bookworm"."""
     storage_class: str | None = None
     """StorageClass of the data volumes. Default: the cluster default."""
+    backup_bucket: str | None = None
+    """S3-compatible bucket ("s3://bucket/prefix") for base backups and WAL archiving (PITR). Default: none
+    (no continuous archiving; the policy pack flags it)."""
+    backup_endpoint_url: str | None = None
+    """S3 endpoint for non-AWS object stores. Default: AWS S3."""
+    backup_credentials_secret: str = "backup-s3-credentials"
+    """Existing Secret with ACCESS_KEY_ID / ACCESS_SECRET_KEY. Default: "backup-s3-credentials"."""
 
 
 @dataclass(frozen=True, kw_only=True)

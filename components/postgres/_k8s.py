@@ -137,6 +137,14 @@ def build(name: str, args: ManagedPostgresArgs, platform: Platform, child: pulum
     }
     if opts.storage_class:
         spec["storage"]["storageClass"] = opts.storage_class
+    if opts.backup_bucket:
+        # Continuous WAL archiving + base backups (PITR over the retention window); BackupSchedule's
+        # ScheduledBackup takes base backups into the same store.
+        from ..backup_schedule._k8s import barman_object_store
+
+        spec["backup"] = barman_object_store(
+            opts.backup_bucket, opts.backup_endpoint_url, opts.backup_credentials_secret, args.backup_retention_days, name,
+        )
     if args.high_availability:
         # One synchronous standby: a commit is acknowledged only once a second instance has it (RPO 0 on failover).
         spec["minSyncReplicas"] = 1
@@ -168,6 +176,8 @@ def build(name: str, args: ManagedPostgresArgs, platform: Platform, child: pulum
                 "instances": p.instances,
                 "type": "rw",
                 "pgbouncer": {
+                    # Clients must use TLS to PgBouncer too, as they must to Postgres itself.
+                    "pg_hba": ["hostnossl all all all reject", "hostssl all all all scram-sha-256"],
                     "poolMode": p.mode,
                     "parameters": {
                         "default_pool_size": str(p.default_pool_size),

@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 from ._util import (
     K8S_INGRESS, LB, WAF_ACL, WAF_ASSOCIATION, as_int, get, items, mapping, of_type, parse_json, refers_to,
-    same_component, unknown, walk,
+    same_component, unknown,
 )
 from .registry import rule
 

@@ -7,7 +7,7 @@ from typing import Any, Mapping
 
 from ._util import (
     ECS_TASK, HELM_RELEASE, LB_TARGET_GROUP, POD_WORKLOADS, SERVING_WORKLOADS, as_int, container_definitions, containers,
-    get, image_problem, items, mapping, pod_spec, unknown,
+    get, image_problem, items, pod_spec, unknown,
 )
 from .registry import rule
 

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlparse
 
 from ._util import (
     CERT_MANAGER_CERTIFICATE, CNPG_CLUSTER, CNPG_POOLER, K8S_CONFIGMAP, K8S_INGRESS, K8S_SECRET, LB_LISTENER,
-    RDS_INSTANCE, RDS_PARAMETER_GROUP, RDS_PROXY, REDACTED, REDIS_GROUP, SM_VERSION, as_int, get, items, mapping,
+    RDS_INSTANCE, RDS_PARAMETER_GROUP, RDS_PROXY, REDACTED, REDIS_GROUP, SM_VERSION, get, items, mapping,
     namespace_of, of_type, parse_json, refers_to, secret_data_values, unknown, violated_true, walk,
 )
 from .registry import rule
