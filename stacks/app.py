@@ -126,6 +126,10 @@ def compose(cfg: StackConfig, make: Any) -> Composition:
     platform = platform_of(cfg)
     comp = Composition(platform=platform)
     building = isinstance(make, Builder)
+    if building and cfg.cloud == Cloud.AWS:
+        from components.web_service._aws import forget_pending
+
+        forget_pending()  # start this program run with no target group pending from an earlier one
     generated: dict[str, Any] = {}
     protect = prof.deletion_protection
     public = app.public_services()
@@ -274,6 +278,10 @@ def compose(cfg: StackConfig, make: Any) -> Composition:
             platform,
         )
 
+    if building and aws:
+        from components.web_service._aws import attach_unrouted
+
+        attach_unrouted()  # every public service is routed, so normally nothing is left; never leave one waiting
     if building:
         ingress = comp.components.get("ingress")
         comp.exports = {

@@ -42,6 +42,8 @@ class Resource:
     retain_on_delete: bool = False
     ignore_changes: list[str] = field(default_factory=list)
     aliases: list[str] = field(default_factory=list)
+    dependencies: list[str] = field(default_factory=list)
+    """URNs this resource waits for (explicit depends_on and the resources behind its input Outputs)."""
 
     def get(self, dotted: str, default: Any = None) -> Any:
         """Look up a nested input by 'a.b.0.c'."""
@@ -260,6 +262,7 @@ def run(
                 retain_on_delete=bool(_opt(request, "retainOnDelete")),
                 ignore_changes=list(request.ignoreChanges),
                 aliases=[a.urn or a.spec.name for a in getattr(request, "aliases", [])],
+                dependencies=sorted(set(request.dependencies)),
             )
         )
     return Inventory(resources)

@@ -18,6 +18,7 @@ from components import (
     SharedVolume, WebService, WebServiceArgs,
 )
 from components._core import Cloud, InputError, Platform
+from components.web_service._aws import attach_unrouted
 from components.postgres import AwsPostgresOptions
 from components.redis import AwsRedisOptions
 from components.web_service import AwsWebServiceOptions
@@ -61,6 +62,7 @@ def plan(profile: str, **svc_overrides):
         )
         svc.update(svc_overrides)
         WebService("api", WebServiceArgs(**svc), platform)
+        attach_unrouted()  # no TlsIngress here: register the ECS service with the bare target group
 
     return engine.run(program, stack=profile)
 

@@ -523,3 +523,17 @@ def test_validators_work_on_check_pass_placeholders():
         validate_ingress(ingress_args([Route(path="/", service=private)]), PROD)
     with pytest.raises(InputError, match="needs a public service"):
         validate_autoscaler(AutoscalerArgs(service=private, min_replicas=1, max_replicas=2, requests_per_target=100), PROD)
+
+
+def test_ecs_service_registers_with_its_target_group_only_after_the_listener_forwards_to_it():
+    """ECS rejects a target group no listener uses; the service must wait for the ingress rules."""
+    from conftest import planned
+
+    _, inventory, _ = planned("compyle", "prod", "aws")
+    rules = {r.urn for r in inventory.of_type("lb/listenerRule:ListenerRule")}
+    https = {r.urn for r in inventory.of_type("lb/listener:Listener") if r.inputs.get("port") == 443}
+    services = {r.name: r for r in inventory.of_type("ecs/service:Service")}
+    for name, svc in services.items():
+        tg = svc.inputs["loadBalancers"][0]["targetGroupArn"]
+        assert tg.startswith("arn:aws:"), (name, tg)
+        assert set(svc.dependencies) & (rules | https), f"{name} does not wait for any listener or rule"

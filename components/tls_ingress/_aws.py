@@ -264,8 +264,11 @@ def build(name: str, args: TlsIngressArgs, platform: Platform, child: pulumi.Res
         tags=tags,
         opts=child,
     )
+    forwarders: dict[int, list[Any]] = {}  # id(service) -> the listener/rules forwarding to its target group
+    if root is not None:
+        forwarders.setdefault(id(root.service), []).append(https)
     for priority, route in enumerate((r for r in routes if r.path != "/"), start=1):
-        aws.lb.ListenerRule(
+        rule = aws.lb.ListenerRule(
             f"{name}-route-{roles[route.path]}",
             listener_arn=https.arn,
             priority=priority * 10,  # gaps leave room for hand-made rules and for inserting routes
@@ -276,6 +279,17 @@ def build(name: str, args: TlsIngressArgs, platform: Platform, child: pulumi.Res
             tags=tags,
             opts=child,
         )
+        forwarders.setdefault(id(route.service), []).append(rule)
+
+    # Let each routed ECS service register with its target group only once a listener forwards to it.
+    attached: set[int] = set()
+    for route in routes:
+        handle = route.service.handle
+        attach = getattr(handle, "attach_load_balancer", None)
+        if attach is not None and id(route.service) not in attached:
+            attached.add(id(route.service))
+            ready = [f.arn for f in forwarders[id(route.service)]]
+            attach(pulumi.Output.all(handle.target_group_arn, *ready).apply(lambda values: values[0]))
 
     # ---- WAF ---------------------------------------------------------------------------------------------------
     acl = _web_acl(name, args, platform, routes, roles, block, tags, child)

@@ -178,6 +178,39 @@ def _secret(name: str, role: str, platform: Platform, value: pulumi.Input[str], 
     return secret
 
 
+#: Target groups of public services not yet attached by a TlsIngress in this program run: (target group, resolve).
+_UNATTACHED: list[tuple[Any, Any]] = []
+
+
+def _deferred_target_group(target_group: Any) -> tuple[pulumi.Output[str], Any]:
+    value, resolve = pulumi.deferred_output()
+    entry = (target_group, resolve)
+    _UNATTACHED.append(entry)
+
+    def attach(ready: pulumi.Output[str]) -> None:
+        if entry in _UNATTACHED:
+            _UNATTACHED.remove(entry)
+            resolve(ready)
+
+    return value, attach
+
+
+def forget_pending() -> None:
+    """Drop target groups left by an earlier program run that failed before attaching them."""
+    _UNATTACHED.clear()
+
+
+def attach_unrouted() -> int:
+    """Resolve the target groups no TlsIngress attached (a public service without a route): the ECS service then
+    registers with the bare target group, as before deferral. Call it once at the end of a program that creates
+    public WebServices outside `stacks.app.compose` (which calls it); returns how many were left."""
+    left = list(_UNATTACHED)
+    _UNATTACHED.clear()
+    for target_group, resolve in left:
+        resolve(target_group.arn)
+    return len(left)
+
+
 def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOptions) -> dict[str, Any]:
     """Create the ECS service and its dependencies; return service_name, internal_url and the AWS handle."""
     opts = options_for(args, Cloud.AWS, AwsWebServiceOptions)
@@ -442,6 +475,11 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         depends_on=[providers, *all_mount_targets],
         ignore_changes=["desiredCount"] if args.autoscaled else None,  # Application Auto Scaling owns the count
     )
+    # ECS refuses a target group that no listener forwards to yet ("does not have an associated load balancer"),
+    # and the TlsIngress that adds the listener rules is created after this service. So the service takes its
+    # target group ARN from a deferred output that TlsIngress resolves once its listener/rules exist: the
+    # dependency then runs ingress rules -> ECS service, without a cycle in the component order.
+    lb_target_group_arn, attach_load_balancer = (_deferred_target_group(target_group) if target_group is not None else (None, None))
     service = aws.ecs.Service(
         f"{name}-service", name=physical, cluster=cluster.arn, task_definition=task.arn, desired_count=args.replicas,
         capacity_provider_strategies=[aws.ecs.ServiceCapacityProviderStrategyArgs(**s) for s in strategy],
@@ -451,7 +489,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
         deployment_minimum_healthy_percent=100, deployment_maximum_percent=200,
         health_check_grace_period_seconds=opts.health_check_grace_seconds if args.public else None,
-        load_balancers=[aws.ecs.ServiceLoadBalancerArgs(target_group_arn=target_group.arn, container_name=_CONTAINER, container_port=port)]
+        load_balancers=[aws.ecs.ServiceLoadBalancerArgs(target_group_arn=lb_target_group_arn, container_name=_CONTAINER, container_port=port)]
         if target_group is not None else None,
         service_connect_configuration=aws.ecs.ServiceServiceConnectConfigurationArgs(
             enabled=True, namespace=net.service_namespace_arn,
@@ -475,6 +513,9 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         security_group_id=sg.id,
         target_group_arn=target_group.arn if target_group is not None else None,
         target_group_arn_suffix=target_group.arn_suffix if target_group is not None else None,
+        # TlsIngress calls this once with Output(target group ARN) depending on the listener rules forwarding to it.
+        # A public service must be routed by a TlsIngress of the same program, or its ECS service never registers.
+        attach_load_balancer=attach_load_balancer,
         port=port,
         log_group_name=log_group.name,
         file_systems=file_systems,
