@@ -83,6 +83,8 @@ def resolve(name: str, overrides: Mapping[str, Any] | None = None) -> Profile:
     profile = schema.load(Profile, merged, "prodkit:overrides")
     if profile.min_backup_retention_days < 1 or profile.min_backup_retention_days > profile.max_backup_retention_days:
         raise InputError("prodkit:overrides.min_backup_retention_days", profile.min_backup_retention_days, f"allowed: 1 to max_backup_retention_days ({profile.max_backup_retention_days})")
+    if not 7 <= profile.max_backup_retention_days <= 35:
+        raise InputError("prodkit:overrides.max_backup_retention_days", profile.max_backup_retention_days, "allowed: 7 to 35 days (RDS keeps automated backups at most 35 days; the policy floor is 7)")
     if not 1 <= profile.zones <= 3:
         raise InputError("prodkit:overrides.zones", profile.zones, "allowed: 1 to 3")
     if profile.log_retention_days < 1:

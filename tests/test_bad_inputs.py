@@ -181,3 +181,33 @@ def test_fargate_size_aws_rejects(project, capsys):
 
     code, err = plan(project, capsys, f"prodkit:app={spec_with(project, 'autopr', mutate)}", "prodkit:cloud=aws")
     assert_clear(code, err, "aws.task_memory_mib", "512", "Fargate allows memory of 2Gi")
+
+
+# --- AWS-only limits: each exits 2 before anything is registered -----------------------------------------------
+
+
+def test_waf_rate_limit_below_minimum(project, capsys):
+    def mutate(d):
+        d["routes"][0]["rate_limit_per_minute"] = 5
+
+    code, err = plan(project, capsys, f"prodkit:app={spec_with(project, 'compyle', mutate)}", "prodkit:cloud=aws")
+    assert_clear(code, err, "rate_limit_per_minute", "5", "10")
+
+
+def test_rds_retention_above_35_days(project, capsys):
+    code, err = plan(project, capsys, "prodkit:cloud=aws", "prodkit:overrides={max_backup_retention_days: 40, min_backup_retention_days: 40}")
+    assert_clear(code, err, "retention_days", "40", "35")
+
+
+def test_route_path_alb_cannot_match(project, capsys):
+    def mutate(d):
+        d["routes"][0]["path"] = "/api/" + "a" * 130
+
+    code, err = plan(project, capsys, f"prodkit:app={spec_with(project, 'compyle', mutate)}", "prodkit:cloud=aws")
+    assert_clear(code, err, "128")
+
+
+@pytest.mark.parametrize("cidr,needle", [("10.0.0.0/33", "CIDR notation"), ("10.0.0.0/24", "/16 to /20"), ("8.8.0.0/16", "private")])
+def test_invalid_or_too_small_vpc_cidr(project, capsys, cidr, needle):
+    code, err = plan(project, capsys, "prodkit:cloud=aws", f"prodkit:vpcCidr={cidr}")
+    assert_clear(code, err, "cidr", cidr, needle)

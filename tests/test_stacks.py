@@ -39,7 +39,7 @@ def test_stack_inventory_matches_golden(app, profile, cloud, update_inventories)
 
 COMPONENT_SOURCES = {  # component -> the seed app whose plan carries its richest form
     "network": "copilot", "api": "copilot", "postgres": "arches", "redis": "arches", "ingress": "compyle",
-    "api-autoscaler": "autopr", "backups": "compyle", "monitoring": "arches",
+    "engine-autoscaler": "autopr", "backups": "compyle", "monitoring": "arches",
 }
 
 
@@ -48,8 +48,7 @@ COMPONENT_SOURCES = {  # component -> the seed app whose plan carries its riches
 @pytest.mark.parametrize("component", sorted(COMPONENT_SOURCES))
 def test_component_inventory_matches_golden(component, profile, cloud, update_inventories):
     _, inventory, composition = planned(COMPONENT_SOURCES[component], profile, cloud)
-    if component not in composition.components:
-        pytest.skip(f"{COMPONENT_SOURCES[component]} has no {component}")
+    assert component in composition.components, f"{COMPONENT_SOURCES[component]} has no {component}"
     top = next(r for r in inventory.resources if r.type.startswith("prodkit:") and r.name == component)
     members, frontier = [], {top.urn}
     for r in inventory.resources:
@@ -146,3 +145,18 @@ def test_check_reads_a_plan_inventory(tmp_path, capsys):
     assert cli.main(["check", str(inv), "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert set(doc) == {"violations"} and all(v["level"] == "advisory" for v in doc["violations"])
+
+
+def test_addons_profile_flag_installs_pinned_helm_releases(tmp_path):
+    cfg = cli.load_stack(ROOT, "staging", ["prodkit:overrides={install_addons: true}"])
+    inventory, _ = cli.run_plan(cfg)
+    releases = {r.inputs["chart"]: r.inputs for r in inventory.of_type("kubernetes:helm.sh/v3:Release")}
+    assert {"ingress-nginx", "cert-manager", "cloudnative-pg", "keda"} <= set(releases)
+    for chart, inputs in releases.items():
+        assert inputs.get("version"), f"{chart} is not pinned"
+    assert inventory.of_type("kubernetes:cert-manager.io/v1:ClusterIssuer")
+
+
+def test_addons_are_off_by_default():
+    _, inventory, _ = planned("compyle", "prod", "kubernetes")
+    assert not inventory.of_type("kubernetes:helm.sh/v3:Release")
