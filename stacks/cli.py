@@ -106,9 +106,10 @@ def plan(args: argparse.Namespace) -> int:
         "violations": violations,
         "manifestProblems": [p.__dict__ if hasattr(p, "__dict__") else str(p) for p in problems],
     }
-    (out / "inventory.json").write_text(json.dumps(doc, indent=1, sort_keys=True))
+    rendered = json.dumps(doc, sort_keys=True)  # no indent: the C encoder is ~10x faster on large inventories
+    (out / "inventory.json").write_text(rendered)
     if args.format == "json":
-        print(json.dumps(doc, indent=1, sort_keys=True))
+        print(rendered)
     else:
         print(summary.text(cfg, inventory, violations, problems, out))
     mandatory = [v for v in violations if v["level"] == "mandatory"]

@@ -243,7 +243,7 @@ def load_app(ref: str) -> AppSpec:
     elif not (ref.endswith((".yaml", ".yml")) and path.is_file()):
         raise one_of("prodkit:app", ref, bundled_apps() + ["<path to a spec .yaml file>"])
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml when present
     except yaml.YAMLError as exc:
         raise InputError(str(path), "invalid YAML", f"fix the syntax: {str(exc).splitlines()[0]}") from None
     return parse(data, str(path))

@@ -18,7 +18,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
+from .._core import kube as k8s
 
 from .._core import InputError, Platform
 from . import AutoscalerArgs, ScalingPolicy

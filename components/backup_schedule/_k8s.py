@@ -31,7 +31,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pulumi
-import pulumi_kubernetes as k8s
+from .._core import kube as k8s
 
 from .._core import InputError, Platform, options_for, stateful_opts
 from .._core.platform import Cloud

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
+from .._core import kube as k8s
 
 from .._core import Platform
 from ..tls_ingress._k8s import RESPONSE_HEADERS

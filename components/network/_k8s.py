@@ -21,7 +21,7 @@ from types import SimpleNamespace
 from typing import Any, Mapping
 
 import pulumi
-import pulumi_kubernetes as k8s
+from .._core import kube as k8s
 
 from .._core import Cloud, InputError, Platform, options_for
 from . import KubernetesNetworkOptions, NetworkArgs
@@ -149,4 +149,4 @@ def build(name: str, args: NetworkArgs, platform: Platform, child: pulumi.Resour
     handle = SimpleNamespace(
         namespace=ns, ingress_namespace=opts.ingress_namespace, monitoring_namespace=opts.monitoring_namespace
     )
-    return {"network_id": namespace.metadata.name, "handle": handle}
+    return {"network_id": namespace.metadata.apply(lambda m: m["name"]), "handle": handle}

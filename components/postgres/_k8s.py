@@ -21,7 +21,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
+from .._core import kube as k8s
 import pulumi_random as random
 
 from .._core import Cloud, Link, Platform, SecretRef, options_for, stateful_opts

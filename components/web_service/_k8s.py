@@ -25,7 +25,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
+from .._core import kube as k8s
 
 from .._core import Cloud, InputError, Platform, options_for, stateful_opts
 from .._core.units import format_mib, format_millicores, in_range
