@@ -86,16 +86,16 @@ def plan(args: argparse.Namespace) -> int:
 
     cfg = load_stack(args.dir, args.stack, args.config)
     inventory, composition = run_plan(cfg)
-    violations = evaluate([r.as_json() for r in inventory.resources], cfg.profile.name, cfg.profile.enforce_policies)
     out = args.out or args.dir / "build" / args.stack
     out.mkdir(parents=True, exist_ok=True)
-    problems: list[Any] = []
-    errors: list[Any] = []
+    finish_manifests = None
     if cfg.cloud.value == "kubernetes":
-        from .manifests import write_and_validate
+        from .manifests import begin
 
-        problems = write_and_validate(inventory, out / "manifests")
-        errors = [p for p in problems if getattr(p, "severity", "error") == "error"]
+        finish_manifests = begin(inventory, out / "manifests")  # large apps: validation starts on a second core
+    violations = evaluate([r.as_json() for r in inventory.resources], cfg.profile.name, cfg.profile.enforce_policies)
+    problems: list[Any] = finish_manifests() if finish_manifests else []
+    errors = [p for p in problems if getattr(p, "severity", "error") == "error"]
     (out / "architecture.md").write_text(diagram.markdown(cfg, composition))
     doc = {
         "stack": cfg.stack,

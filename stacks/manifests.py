@@ -24,12 +24,12 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Callable, Any, Iterable
 
 import yaml
 
 REDACTED = "REDACTED"
-DEFAULT_K8S_VERSION = "1.33"
+DEFAULT_K8S_VERSION = "1.35"  # oldest Kubernetes minor still in upstream support (Nov 2026): valid here, valid on 1.35+
 _SKIPPED_TYPES = ("kubernetes:helm.sh/", "kubernetes:yaml", "kubernetes:kustomize")
 _MAX_ERRORS_PER_OBJECT = 5
 
@@ -280,10 +280,15 @@ def validate_manifest(manifest: dict[str, Any], k8s_version: str = DEFAULT_K8S_V
 
 
 def write_and_validate(inventory: Any, out_dir: Path, k8s_version: str = DEFAULT_K8S_VERSION) -> list[Problem]:
+    """Write and validate every manifest now (see :func:`begin`)."""
+    return begin(inventory, out_dir, k8s_version)()
+
+
+def begin(inventory: Any, out_dir: Path, k8s_version: str = DEFAULT_K8S_VERSION) -> Callable[[], list[Problem]]:
     """Write every Kubernetes object of `inventory` to `out_dir` (one YAML file each) and validate it.
 
-    Returns the problems found (empty when every manifest is valid). Files of earlier runs are not removed:
-    pass a fresh folder.
+    Returns a function that finishes the work and returns the problems found (empty when every manifest is
+    valid). Files of earlier runs are not removed: pass a fresh folder.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -298,16 +303,23 @@ def write_and_validate(inventory: Any, out_dir: Path, k8s_version: str = DEFAULT
         written.add(fname)
         jobs.append((fname, manifest, str((manifest.get("metadata") or {}).get("name") or resource.name)))
     if len(jobs) < _PARALLEL_FROM or not hasattr(os, "fork"):
-        return _write_and_validate(jobs, out_dir, k8s_version)
-    # Schema validation is CPU-bound pure Python: a forked worker takes half of a large app (100 services:
-    # ~1000 objects) while this process does the other half.
+        return lambda: _write_and_validate(jobs, out_dir, k8s_version)
+    # Schema validation is CPU-bound pure Python: for a large app (100 services: ~1000 objects) a forked worker
+    # starts on half of it at once, while this process goes on (policy checks) and then does the other half.
     import multiprocessing
 
     half = len(jobs) // 2
-    with multiprocessing.get_context("fork").Pool(1) as pool:
-        other = pool.apply_async(_write_and_validate, (jobs[half:], out_dir, k8s_version))
-        mine = _write_and_validate(jobs[:half], out_dir, k8s_version)
-        return mine + other.get()
+    pool = multiprocessing.get_context("fork").Pool(1)
+    other = pool.apply_async(_write_and_validate, (jobs[half:], out_dir, k8s_version))
+
+    def finish() -> list[Problem]:
+        try:
+            return _write_and_validate(jobs[:half], out_dir, k8s_version) + other.get()
+        finally:
+            pool.close()
+            pool.join()
+
+    return finish
 
 
 #: Below this many objects a worker costs more than it saves.

@@ -2,7 +2,7 @@
 
 Each component is planned with a staging-like Args (no HA, no deletion protection) and a prod-like one (HA,
 protection), under the offline engine. Every object is also validated: built-in kinds strictly with
-kubernetes-validate (1.33), CloudNativePG kinds against the upstream CRD schema (objects closed, as the API
+kubernetes-validate (1.35), CloudNativePG kinds against the upstream CRD schema (objects closed, as the API
 server's strict field validation does).
 """
 
@@ -144,7 +144,7 @@ def manifest_errors(resource) -> list[str]:
         validator = jsonschema.Draft7Validator(_crd_schema(group, manifest["kind"]))
         return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(body)]
     try:
-        kubernetes_validate.validate(manifest, "1.33", strict=True)
+        kubernetes_validate.validate(manifest, "1.35", strict=True)
     except kubernetes_validate.ValidationError as exc:
         return [str(exc)]
     return []
