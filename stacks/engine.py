@@ -71,25 +71,23 @@ class Resource:
         }
 
 
-def normalise(value: Any, redact: bool) -> Any:
-    """Floats that are whole become ints; secret envelopes become their value or ``[secret]``."""
+def split_secrets(value: Any) -> tuple[Any, Any, bool]:
+    """One walk giving (redacted form, raw form, whether a secret was inside), numbers normalised in both."""
     if isinstance(value, dict):
         if value.get(SECRET_SIG) == SECRET_VALUE:
-            return REDACTED if redact else normalise(value.get("value"), redact)
-        return {k: normalise(v, redact) for k, v in value.items()}
+            _, raw, _ = split_secrets(value.get("value"))
+            return REDACTED, raw, True
+        redacted, raw, secret = {}, {}, False
+        for k, v in value.items():
+            redacted[k], raw[k], inner = split_secrets(v)
+            secret = secret or inner
+        return redacted, raw, secret
     if isinstance(value, list):
-        return [normalise(v, redact) for v in value]
+        parts = [split_secrets(v) for v in value]
+        return [p[0] for p in parts], [p[1] for p in parts], any(p[2] for p in parts)
     if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-def _contains_secret(value: Any) -> bool:
-    if isinstance(value, dict):
-        return value.get(SECRET_SIG) == SECRET_VALUE or any(_contains_secret(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_contains_secret(v) for v in value)
-    return False
+        return int(value), int(value), False
+    return value, value, False
 
 
 def _fake(kind: str, seed: str) -> str:
@@ -107,24 +105,29 @@ class Recorder(pulumi.runtime.Mocks):
         # Already deserialized by the mock monitor; the engine reuses them. Registrations run on executor threads,
         # so the hand-over is per thread.
         _CALL.inputs = args.inputs
-        state = dict(args.inputs)
+        # Only the provider-computed fields go back: the SDK takes every other output from the inputs, and
+        # echoing all inputs would serialise each resource twice more.
+        inputs = args.inputs
+        computed: dict[str, Any] = {}
         typ, name = args.typ, args.name
         rid = _fake("id", f"{typ}::{name}")
         if typ.startswith("aws:"):
             service = typ.split(":")[1].split("/")[0]
-            state.setdefault("arn", f"arn:aws:{service}:{self.region}:{self.account}:{name}")
-            state.setdefault("name", state.get("name") or f"{name}-{rid[3:10]}")
+            computed["arn"] = inputs.get("arn") or f"arn:aws:{service}:{self.region}:{self.account}:{name}"
+            computed["name"] = inputs.get("name") or f"{name}-{rid[3:10]}"
             for key, value in _AWS_COMPUTED.items():
                 if typ.endswith(key):
                     for k, v in value(name, self).items():
-                        state.setdefault(k, v)
+                        if k not in inputs:
+                            computed[k] = v
         elif typ.startswith("kubernetes:"):
-            meta = dict(state.get("metadata") or {})
-            meta.setdefault("name", f"{name}-{rid[3:11]}")
-            state["metadata"] = meta
+            meta = dict(inputs.get("metadata") or {})
+            if "name" not in meta:
+                meta["name"] = f"{name}-{rid[3:11]}"
+                computed["metadata"] = meta
         elif typ.startswith("random:"):
-            state.setdefault("result", _fake("random", name))
-        return rid, state
+            computed["result"] = inputs.get("result") or _fake("random", name)
+        return rid, computed
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         token = args.token
@@ -260,9 +263,14 @@ def run(
         raise errors[0]
 
     resources = []
-    for urn, request, raw in monitor.requests:
+    for urn, request, wire_inputs in monitor.requests:
         if request.type == "pulumi:pulumi:Stack":
             continue
+        redacted, raw, secret_paths = {}, {}, []
+        for key, value in wire_inputs.items():
+            redacted[key], raw[key], secret = split_secrets(value)
+            if secret:
+                secret_paths.append(key)
         resources.append(
             Resource(
                 urn=urn,
@@ -270,9 +278,9 @@ def run(
                 name=request.name,
                 parent=request.parent,
                 custom=bool(request.custom),
-                inputs=normalise(raw, redact=True),
-                raw_inputs=normalise(raw, redact=False),
-                secret_paths=sorted(k for k, v in raw.items() if _contains_secret(v)),
+                inputs=redacted,
+                raw_inputs=raw,
+                secret_paths=sorted(secret_paths),
                 protect=bool(_opt(request, "protect")),
                 retain_on_delete=bool(_opt(request, "retainOnDelete")),
                 ignore_changes=list(request.ignoreChanges),

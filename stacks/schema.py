@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections.abc
 import dataclasses
+import functools
 import types
 import typing
 from typing import Any, Literal, Union, get_args, get_origin
@@ -41,6 +42,12 @@ def _type_name(tp: Any) -> str:
     return str(tp)
 
 
+@functools.lru_cache(maxsize=None)
+def _shape(tp: type) -> tuple[dict[str, Any], dict[str, dataclasses.Field]]:
+    """Resolved type hints and init fields of a dataclass (resolving hints is slow; do it once per class)."""
+    return typing.get_type_hints(tp), {f.name: f for f in dataclasses.fields(tp) if f.init}
+
+
 def _convert(tp: Any, value: Any, path: str) -> Any:
     origin = get_origin(tp)
     if origin in (Union, types.UnionType):
@@ -67,8 +74,7 @@ def _convert(tp: Any, value: Any, path: str) -> Any:
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             raise InputError(path, value, f"expected {_type_name(tp)}")
-        hints = typing.get_type_hints(tp)
-        fields = {f.name: f for f in dataclasses.fields(tp) if f.init}
+        hints, fields = _shape(tp)
         for key in value:
             if key not in fields:
                 raise InputError(f"{path}.{key}", value[key], "unknown key; allowed keys: " + ", ".join(fields) + "." + did_you_mean(key, fields))
