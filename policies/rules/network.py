@@ -56,7 +56,12 @@ def networkpolicy_default_deny(resources: list[dict[str, Any]]) -> list[tuple[st
     scope="stack",
 )
 def networkpolicy_coverage(resources: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    policies = [(namespace_of(mapping(np.get("inputs"))), mapping(get(np, "inputs", "spec"))) for np in of_type(resources, K8S_NETPOL)]
+    # Candidate policies per namespace, filtered once: a non-empty podSelector and Ingress rules.
+    by_ns: dict[Any, list[Any]] = {}
+    for np in of_type(resources, K8S_NETPOL):
+        spec = mapping(get(np, "inputs", "spec"))
+        if not empty_selector(spec.get("podSelector")) and "Ingress" in items(spec.get("policyTypes", ["Ingress"])):
+            by_ns.setdefault(namespace_of(mapping(np.get("inputs"))), []).append(spec.get("podSelector"))
     out = []
     for w in of_type(resources, *SERVING_WORKLOADS):
         props = mapping(w.get("inputs"))
@@ -64,9 +69,7 @@ def networkpolicy_coverage(resources: list[dict[str, Any]]) -> list[tuple[str, s
         if any(unknown(v) for v in labels.values()):
             continue
         ns = namespace_of(props)
-        own = [spec for pns, spec in policies if pns == ns and not empty_selector(spec.get("podSelector"))
-               and selector_matches(spec.get("podSelector"), labels) and "Ingress" in items(spec.get("policyTypes", ["Ingress"]))]
-        if not own:
+        if not any(selector_matches(selector, labels) for selector in by_ns.get(ns, ())):
             out.append((w["urn"], f"pods of {k8s_name(w)} ({ns}) are selected by no NetworkPolicy of their own with Ingress rules: add one that admits exactly their callers"))
     return out
 
