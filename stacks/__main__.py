@@ -11,6 +11,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import pulumi  # noqa: E402
 
+from components._core import InputError  # noqa: E402
 from stacks import app, config  # noqa: E402
 
 
@@ -32,4 +33,9 @@ def main() -> None:
         pulumi.export(key, value)
 
 
-main()
+try:
+    main()
+except InputError as exc:
+    # Pulumi prints a RunError as its message alone: the user sees the field, the value and what is allowed,
+    # not a traceback.
+    raise pulumi.RunError(str(exc)) from None

@@ -1,0 +1,52 @@
+"""The real Pulumi program (stacks/__main__.py), as `pulumi up` runs it, under the mock engine: config from the
+runtime, secrets from secure config, the same exports on every stack, and bad input as a RunError (a message,
+no traceback)."""
+
+from __future__ import annotations
+
+import runpy
+
+import pulumi
+import pytest
+
+from conftest import ROOT
+from stacks import config, engine
+
+EXPORTS = {"url", "network_id", "db_host", "redis_host", "services"}
+
+
+def run_program(stack: str, **overrides: str):
+    plain, secure = config.read_stack_file(ROOT / f"Pulumi.{stack}.yaml")
+    values = {**plain, **overrides}
+    values.update({k: "placeholder-value" for k in secure})
+    exported: dict[str, object] = {}
+    real_export = pulumi.export
+
+    def program() -> None:
+        pulumi.export = lambda key, value: exported.__setitem__(key, value)
+        try:
+            runpy.run_path(str(ROOT / "stacks" / "__main__.py"), run_name="__main__")
+        finally:
+            pulumi.export = real_export
+
+    inventory = engine.run(program, stack=stack, config=values, secret_keys=sorted(secure))
+    return inventory, exported
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod", "aws-staging", "aws-prod"])
+def test_every_stack_file_runs_as_a_program_with_the_same_exports(stack):
+    inventory, exported = run_program(stack)
+    assert set(exported) == EXPORTS
+    assert len(inventory.custom()) > 40
+
+
+def test_config_secrets_reach_the_secret_store_not_plain_env():
+    inventory, _ = run_program("staging")
+    secrets = [r for r in inventory.resources if r.type == "kubernetes:core/v1:Secret" and r.name == "fastapi-secrets"]
+    assert secrets and secrets[0].inputs["stringData"] == "[secret]"
+    assert secrets[0].raw_inputs["stringData"]["ANTHROPIC_API_KEY"] == "placeholder-value"
+
+
+def test_bad_input_is_a_run_error_without_traceback_noise():
+    with pytest.raises(pulumi.RunError, match="prodkit:profile: got 'production'; allowed: prod, staging"):
+        run_program("staging", **{"prodkit:profile": "production"})
