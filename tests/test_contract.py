@@ -101,3 +101,13 @@ def test_children_are_parented_and_prefixed(app, profile, cloud):
         parent = by_urn.get(r.parent)
         assert parent is not None, f"{r.type} {r.name} is not parented to a component"
         assert r.name.startswith(parent.name + "-"), f"{r.name} not prefixed with its parent's name {parent.name}"
+
+
+def test_component_reference_is_generated_from_the_code():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, str(root / "scripts" / "reference.py")], capture_output=True, text=True, check=True).stdout
+    assert out == (root / "docs" / "components.md").read_text(), "docs/components.md is stale: run scripts/reference.py > docs/components.md"
