@@ -20,7 +20,7 @@ from components import (
     Pooler, Probe, Probes, QueueTrigger, Route, ScalingPolicy, SecurityHeaders, SharedVolume, TlsIngress,
     TlsIngressArgs, VolumeBackup, WebService, WebServiceArgs,
 )
-from components._core import Cloud, InputError, Platform, check_cloud_options, load_backend
+from components._core import Cloud, Platform
 from components._core.units import cpu_millicores, size_gib, size_mib
 from components.backup_schedule import AwsBackupOptions, KubernetesBackupOptions
 from components.network import KubernetesNetworkOptions
@@ -49,11 +49,7 @@ class Checker:
     """Validates Args and the cloud backend's limits; registers nothing."""
 
     def __call__(self, cls: type, name: str, args: Any, platform: Platform, opts: Any = None) -> Any:
-        check_cloud_options(args, platform)
-        backend = load_backend(cls, platform.cloud)
-        validate = getattr(backend, "validate", None)
-        if validate is not None:
-            validate(args, platform)
+        cls.check(args, platform)
         return placeholder(cls, name, args, platform)
 
 

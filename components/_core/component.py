@@ -78,13 +78,7 @@ class Component(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: Any, platform: Platform, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        if not isinstance(args, self.ARGS):
-            raise TypeError(f"{type(self).__name__} expects {self.ARGS.__name__}, got {type(args).__name__}")
-        check_cloud_options(args, platform)
-        backend = load_backend(type(self), platform.cloud)  # fails before anything is registered
-        validate = getattr(backend, "validate", None)
-        if validate is not None:  # cloud-specific limits (e.g. Fargate sizes), still before registration
-            validate(args, platform)
+        backend = self.check(args, platform)  # fails before anything is registered
         super().__init__(f"prodkit:index:{type(self).__name__}", name, None, opts)
         self.platform = platform
         result = backend.build(name, args, platform, pulumi.ResourceOptions(parent=self))
@@ -101,6 +95,20 @@ class Component(pulumi.ComponentResource):
         self.handle = result.get("handle")
         self.link = result.get("link")
         self.register_outputs(outputs)
+
+
+    @classmethod
+    def check(cls, args: Any, platform: Platform):
+        """Validate `args` for `platform` without registering anything: the Args type, cloud-only options, the
+        backend's existence and its cloud-specific limits (e.g. Fargate sizes). Returns the backend module."""
+        if not isinstance(args, cls.ARGS):
+            raise TypeError(f"{cls.__name__} expects {cls.ARGS.__name__}, got {type(args).__name__}")
+        check_cloud_options(args, platform)
+        backend = load_backend(cls, platform.cloud)
+        validate = getattr(backend, "validate", None)
+        if validate is not None:
+            validate(args, platform)
+        return backend
 
 
 def supported_clouds(component: type) -> frozenset[Cloud]:
