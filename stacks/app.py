@@ -299,8 +299,13 @@ def _service(cfg: StackConfig, name: str, svc: ServiceSpec, net: Any, stores: di
     if prof.max_replicas:
         replicas = min(replicas, prof.max_replicas)
     env = {k: _render(v, cfg, name) for k, v in svc.env.items()}
-    secrets = {s: _secret_value(cfg, s, platform, generated, building) for s in svc.secrets}
-    files = {path: _secret_value(cfg, s, platform, generated, building) for path, s in svc.secret_files.items()}
+    # Optional secrets the stack did not set are left out, not injected empty.
+    present = [s for s in svc.secrets if cfg.app.secrets[s].source == "generated" or s in cfg.secrets]
+    secrets = {s: _secret_value(cfg, s, platform, generated, building) for s in present}
+    files = {
+        path: _secret_value(cfg, s, platform, generated, building)
+        for path, s in svc.secret_files.items() if cfg.app.secrets[s].source == "generated" or s in cfg.secrets
+    }
     h = svc.health
     args = WebServiceArgs(
         network=net, image=image, port=svc.port,

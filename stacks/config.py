@@ -120,11 +120,11 @@ def resolve(stack: str, raw: Mapping[str, Any], secret_values: Mapping[str, Any]
         emails = [e.strip() for e in emails.split(",") if e.strip()]
     if app_overridden:
         secret_values = {k: v for k, v in secret_values.items() if k in app.secrets}
-        secret_values.update({k: PLACEHOLDER for k, s in app.secrets.items() if s.source == "config" and k not in secret_values})
+        secret_values.update({k: PLACEHOLDER for k, s in app.secrets.items() if s.source == "config" and not s.optional and k not in secret_values})
     for extra in secret_values:
         if extra not in app.secrets:
             raise InputError(f"prodkit:{extra}", "<secret>", "the app declares no such secret; declared: " + (", ".join(app.secrets) or "none") + did_you_mean(extra, app.secrets))
-    needed = [name for name, s in app.secrets.items() if s.source == "config" and name not in secret_values]
+    needed = [name for name, s in app.secrets.items() if s.source == "config" and not s.optional and name not in secret_values]
     if needed:
         name = needed[0]
         raise InputError(

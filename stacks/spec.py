@@ -129,6 +129,8 @@ class SecretSpec:
     source: Literal["config", "generated"]
     """config: the user sets it with `pulumi config set --secret prodkit:NAME`; generated: pulumi_random."""
     length: int = 48
+    optional: bool = False
+    """A config secret the app runs without (e.g. SENTRY_DSN): injected when set, left out otherwise."""
     description: str = ""
 
 
@@ -264,9 +266,11 @@ def _check(spec: AppSpec) -> None:
     dns_label("spec.name", spec.name)
     if not spec.services:
         raise InputError("spec.services", {}, "declare at least one service")
-    for secret in spec.secrets:
+    for secret, declared in spec.secrets.items():
         if not _ENV_NAME.match(secret):
             raise InputError(f"spec.secrets.{secret}", secret, "secret names are UPPER_SNAKE_CASE environment variable names")
+        if declared.optional and declared.source != "config":
+            raise InputError(f"spec.secrets.{secret}.optional", True, "only `source: config` secrets can be optional (generated ones always exist)")
     for name, svc in spec.services.items():
         at = f"spec.services.{name}"
         dns_label(at, name)

@@ -50,3 +50,46 @@ def test_config_secrets_reach_the_secret_store_not_plain_env():
 def test_bad_input_is_a_run_error_without_traceback_noise():
     with pytest.raises(pulumi.RunError, match="prodkit:profile: got 'production'; allowed: prod, staging"):
         run_program("staging", **{"prodkit:profile": "production"})
+
+
+def _env_names(inventory, deployment: str) -> set[str]:
+    d = inventory.named(deployment)
+    return {e["name"] for e in d.inputs["spec"]["template"]["spec"]["containers"][0].get("env", [])}
+
+
+def test_optional_secret_left_out_when_unset():
+    inventory, _ = run_program("staging")
+    assert "SENTRY_DSN" not in _env_names(inventory, "fastapi-deployment")
+    assert "SENTRY_DSN" not in inventory.named("fastapi-secrets").raw_inputs["stringData"]
+
+
+def test_optional_secret_injected_by_reference_when_set(tmp_path):
+    import shutil
+
+    import yaml
+
+    for name in ("Pulumi.yaml", "Pulumi.staging.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    doc = yaml.safe_load((tmp_path / "Pulumi.staging.yaml").read_text())
+    doc["config"]["prodkit:SENTRY_DSN"] = {"secure": "v1:placeholder:SENTRY_DSN"}
+    (tmp_path / "Pulumi.staging.yaml").write_text(yaml.safe_dump(doc))
+    from stacks import cli
+
+    cfg = cli.load_stack(tmp_path, "staging", [])
+    inventory, _ = cli.run_plan(cfg)
+    env = {e["name"]: e for e in inventory.named("fastapi-deployment").inputs["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["SENTRY_DSN"]["valueFrom"]["secretKeyRef"]["key"] == "SENTRY_DSN"
+    assert "value" not in env["SENTRY_DSN"]
+
+
+def test_only_config_secrets_can_be_optional():
+    from components._core import InputError
+    from stacks.spec import parse
+
+    data = {
+        "name": "demo", "routes": [],
+        "services": {"api": {"image": "r/api", "tag": "1.0.0", "port": 8080, "health": {"path": "/h"}, "secrets": ["JWT_SECRET"]}},
+        "secrets": {"JWT_SECRET": {"source": "generated", "optional": True}},
+    }
+    with pytest.raises(InputError, match="only `source: config` secrets can be optional"):
+        parse(data, "demo.yaml")
