@@ -20,16 +20,12 @@ from components import (
     Pooler, Probe, Probes, QueueTrigger, Route, ScalingPolicy, SecurityHeaders, SharedVolume, TlsIngress,
     TlsIngressArgs, VolumeBackup, WebService, WebServiceArgs,
 )
-from components._core import Cloud, Platform
+from components._core import Platform
 from components._core.units import cpu_millicores, size_gib, size_mib
-from components.backup_schedule import AwsBackupOptions, KubernetesBackupOptions
-from components.network import KubernetesNetworkOptions
-from components.postgres import KubernetesPostgresOptions
-from components.tls_ingress import AwsIngressOptions, KubernetesIngressOptions
-from components.web_service import AwsWebServiceOptions
 
 from .config import StackConfig
 from .spec import AppSpec, ProbeSpec, ServiceSpec
+from .targets import Target, target_of
 
 _REF = re.compile(r"\$\{([^}]+)\}")
 
@@ -122,32 +118,22 @@ def compose(cfg: StackConfig, make: Any) -> Composition:
     platform = platform_of(cfg)
     comp = Composition(platform=platform)
     building = isinstance(make, Builder)
-    if building and cfg.cloud == Cloud.AWS:
-        from components.web_service._aws import forget_pending
-
-        forget_pending()  # start this program run with no target group pending from an earlier one
+    target = target_of(cfg.cloud)
     generated: dict[str, Any] = {}
     protect = prof.deletion_protection
     public = app.public_services()
-    k8s = cfg.cloud == Cloud.KUBERNETES
-    aws = cfg.cloud == Cloud.AWS
-
-    if k8s and prof.install_addons:
-        from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
-
-        comp.components["addons"] = make(ClusterAddons, "addons", ClusterAddonsArgs(), platform)
+    target.before(cfg, comp, make, building)
 
     net = make(
         Network, "network",
         NetworkArgs(
             cidr=cfg.vpc_cidr, zones=prof.zones, nat_per_zone=prof.nat_per_zone,
-            flow_log_retention_days=prof.log_retention_days, kubernetes=KubernetesNetworkOptions() if k8s else None,
+            flow_log_retention_days=prof.log_retention_days, **target.network(cfg),
         ),
         platform,
     )
     comp.components["network"] = net
 
-    backup_bucket = cfg.backup_bucket or f"s3://{platform.physical_name('backups')}"
     stores: dict[str, Any] = {}
     if app.postgres:
         pg = app.postgres
@@ -161,9 +147,7 @@ def compose(cfg: StackConfig, make: Any) -> Composition:
                 high_availability=prof.high_availability if pg.high_availability is None else pg.high_availability,
                 backup_retention_days=retention, backup_window=pg.backup_window, deletion_protection=protect,
                 pooler=Pooler(mode=pg.pooler.mode, default_pool_size=pg.pooler.default_pool_size, max_client_connections=pg.pooler.max_client_connections) if pg.pooler else None,
-                # In-cluster Postgres archives base backups and WAL to object storage (PITR); the bucket is the
-                # stack's backup bucket. Managed clouds back up natively.
-                kubernetes=KubernetesPostgresOptions(backup_bucket=backup_bucket, backup_endpoint_url=cfg.backup_endpoint or None) if k8s else None,
+                **target.postgres(cfg),
             ),
             platform,
         )
@@ -177,6 +161,7 @@ def compose(cfg: StackConfig, make: Any) -> Composition:
                 storage_gib=size_gib("spec.redis.storage", rd.storage),
                 high_availability=prof.high_availability if rd.high_availability is None else rd.high_availability,
                 snapshot_retention_days=min(prof.min_backup_retention_days, 35), deletion_protection=protect,
+                **target.redis(cfg),
             ),
             platform,
         )
@@ -184,7 +169,7 @@ def compose(cfg: StackConfig, make: Any) -> Composition:
 
     services: dict[str, Any] = {}
     for name, svc in app.services.items():
-        services[name] = _service(cfg, name, svc, net, stores, public, platform, generated, make, building)
+        services[name] = _service(cfg, target, name, svc, net, stores, public, platform, generated, make, building)
         for dep in svc.uses:
             comp.edges.append((name, dep, "DATABASE_URL" if dep == "postgres" else "REDIS_URL"))
     comp.components.update(services)
@@ -207,8 +192,7 @@ def compose(cfg: StackConfig, make: Any) -> Composition:
                 headers=SecurityHeaders(hsts_max_age_seconds=h.hsts_max_age_seconds, content_security_policy=h.content_security_policy, frame_options=h.frame_options),
                 cors_origins=tuple(o.replace("${domain}", cfg.domain) for o in app.cors_origins),
                 waf_mode=prof.waf_mode, deletion_protection=protect, access_log_retention_days=prof.log_retention_days,
-                aws=AwsIngressOptions(hosted_zone_id=cfg.hosted_zone_id or None) if aws else None,
-                kubernetes=KubernetesIngressOptions(cluster_issuer=cfg.cluster_issuer) if k8s else None,
+                **target.ingress(cfg),
             ),
             platform,
         )
@@ -227,7 +211,7 @@ def compose(cfg: StackConfig, make: Any) -> Composition:
                     service=services[name], min_replicas=min(a.min, cap) if cap else a.min,
                     max_replicas=min(a.max, max(cap, 2)) if cap else a.max,
                     cpu_percent=a.cpu_percent, memory_percent=a.memory_percent,
-                    requests_per_target=a.requests_per_target if aws else None, queue=queue,
+                    queue=queue, **target.autoscaler(cfg, a),
                     scale_up=_scaling_policy(a.scale_up, ScalingPolicy(stabilization_window_seconds=60)),
                     scale_down=_scaling_policy(a.scale_down, ScalingPolicy(stabilization_window_seconds=300, value=50)),
                 ),
@@ -248,12 +232,7 @@ def compose(cfg: StackConfig, make: Any) -> Composition:
                     VolumeBackup(service=services[v.service], volume=v.volume, schedule=v.schedule, retention_days=max(v.retention_days, prof.min_backup_retention_days))
                     for v in b.volumes
                 ],
-                deletion_protection=protect,
-                aws=AwsBackupOptions(copy_region=cfg.backup_copy_region or None) if aws else None,
-                kubernetes=KubernetesBackupOptions(
-                    bucket=backup_bucket,
-                    endpoint_url=cfg.backup_endpoint or None,
-                ) if k8s else None,
+                deletion_protection=protect, **target.backups(cfg),
             ),
             platform,
         )
@@ -269,15 +248,12 @@ def compose(cfg: StackConfig, make: Any) -> Composition:
             MonitoringArgs(
                 services=list(services.values()), stores=list(stores.values()),
                 thresholds=AlertThresholds(error_rate_percent=al.error_rate_percent, latency_p95_seconds=al.latency_p95_seconds, memory_percent=al.memory_percent, cpu_percent=al.cpu_percent),
-                notify_emails=cfg.alert_emails,
+                notify_emails=cfg.alert_emails, **target.monitoring(cfg),
             ),
             platform,
         )
 
-    if building and aws:
-        from components.web_service._aws import attach_unrouted
-
-        attach_unrouted()  # every public service is routed, so normally nothing is left; never leave one waiting
+    target.after(cfg, comp, building)
     if building:
         ingress = comp.components.get("ingress")
         comp.exports = {
@@ -290,7 +266,7 @@ def compose(cfg: StackConfig, make: Any) -> Composition:
     return comp
 
 
-def _service(cfg: StackConfig, name: str, svc: ServiceSpec, net: Any, stores: dict[str, Any], public: set[str],
+def _service(cfg: StackConfig, target: Target, name: str, svc: ServiceSpec, net: Any, stores: dict[str, Any], public: set[str],
              platform: Platform, generated: dict[str, Any], make: Any, building: bool) -> Any:
     prof = cfg.profile
     tag = cfg.image_tags.get(name, svc.tag)
@@ -298,7 +274,7 @@ def _service(cfg: StackConfig, name: str, svc: ServiceSpec, net: Any, stores: di
     replicas = svc.autoscaling.min if svc.autoscaling else svc.replicas
     if prof.max_replicas:
         replicas = min(replicas, prof.max_replicas)
-    env = {k: _render(v, cfg, name) for k, v in svc.env.items()}
+    env = {k: _render(v, cfg, target) for k, v in svc.env.items()}
     # Optional secrets the stack did not set are left out, not injected empty.
     present = [s for s in svc.secrets if cfg.app.secrets[s].source == "generated" or s in cfg.secrets]
     secrets = {s: _secret_value(cfg, s, platform, generated, building) for s in present}
@@ -324,22 +300,12 @@ def _service(cfg: StackConfig, name: str, svc: ServiceSpec, net: Any, stores: di
         metrics=Metrics(port=svc.metrics.port, path=svc.metrics.path) if svc.metrics else None,
         autoscaled=svc.autoscaling is not None, log_retention_days=prof.log_retention_days,
         deletion_protection=prof.deletion_protection,
-        aws=_aws_service_options(svc, prof) if cfg.cloud == Cloud.AWS else None,
+        **target.service(cfg, name, svc),
     )
     return make(WebService, name, args, platform)
 
 
-def _aws_service_options(svc: ServiceSpec, prof: Any) -> AwsWebServiceOptions:
-    a = svc.aws
-    spot = prof.spot_weight if (a is None or a.fargate_spot) else 0
-    return AwsWebServiceOptions(
-        fargate_spot_weight=spot, enable_exec=prof.exec_enabled,
-        task_cpu_units=a.task_cpu_units if a else None,
-        task_memory_mib=size_mib("aws.task_memory", a.task_memory) if a and a.task_memory else None,
-    )
-
-
-def _render(value: str, cfg: StackConfig, service: str) -> str:
+def _render(value: str, cfg: StackConfig, target: Target) -> str:
     """Resolve ${domain}, ${url} and ${services.NAME.url} in plain env values."""
 
     def sub(m: re.Match[str]) -> str:
@@ -349,10 +315,6 @@ def _render(value: str, cfg: StackConfig, service: str) -> str:
         if ref == "url":
             return f"https://{cfg.domain}"
         other = ref.split(".")[1]
-        port = cfg.app.services[other].port
-        if cfg.cloud == Cloud.KUBERNETES:
-            ns = cfg.namespace or f"{cfg.app.name}-{cfg.stack}"
-            return f"http://{other}.{ns}.svc.cluster.local:{port}"
-        return f"http://{other}:{port}"
+        return target.service_url(cfg, other, cfg.app.services[other].port)
 
     return _REF.sub(sub, value)
