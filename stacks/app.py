@@ -299,6 +299,7 @@ def _service(cfg: StackConfig, target: Target, name: str, svc: ServiceSpec, net:
         links=[stores[d] for d in svc.uses], public=name in public, internet_egress=svc.internet_egress,
         metrics=Metrics(port=svc.metrics.port, path=svc.metrics.path) if svc.metrics else None,
         autoscaled=svc.autoscaling is not None, log_retention_days=prof.log_retention_days,
+        request_timeout_seconds=svc.timeout_seconds or max((r.timeout_seconds for r in cfg.app.routes if r.service == name), default=60),
         deletion_protection=prof.deletion_protection,
         **target.service(cfg, name, svc),
     )

@@ -121,6 +121,9 @@ class ServiceSpec:
     metrics: MetricsSpec | None = None
     autoscaling: AutoscalingSpec | None = None
     aws: AwsServiceSpec | None = None
+    timeout_seconds: int | None = None
+    """Longest request the service serves (calls from other services included). Default: the longest timeout of
+    the routes targeting it, else 60 s."""
     description: str = ""
 
 

@@ -165,6 +165,9 @@ class WebServiceArgs:
     """An Autoscaler owns the replica count (the deployment ignores drift in it). Default: off."""
     log_retention_days: int = 30
     """Retention of the service's logs in the cloud's log store. Default: 30 days."""
+    request_timeout_seconds: int = 60
+    """Longest request the service must be allowed to finish (its longest route or service-to-service call):
+    sets drain and grace periods on rollout and scale-in, and timeouts of calls into it. Default: 60 s."""
     deletion_protection: bool = True
     """Protect shared volumes from deletion (`protect`, retain on delete). Default: on; staging opts out."""
     aws: AwsWebServiceOptions | None = None
@@ -193,6 +196,7 @@ class WebServiceArgs:
             if not str(path).startswith("/"):
                 raise InputError("secret_files", path, "allowed: absolute file paths")
         in_range("log_retention_days", self.log_retention_days, 1, 3653, "days")
+        in_range("request_timeout_seconds", self.request_timeout_seconds, 1, 3600, "seconds")
 
     @property
     def cpu_limit(self) -> int:
