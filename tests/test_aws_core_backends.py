@@ -126,6 +126,24 @@ def test_flow_logs_go_to_a_log_group_with_the_given_retention(prod):
     assert flow.inputs["trafficType"] == "ALL" and flow.inputs["logDestinationType"] == "cloud-watch-logs"
 
 
+def test_stack_key_rotates_and_is_usable_only_through_the_stack_services(prod):
+    key = prod.named("net-key")
+    assert key.inputs["enableKeyRotation"] is True and key.inputs["deletionWindowInDays"] == 30
+    statements = {s["Sid"]: s for s in json.loads(key.inputs["policy"])["Statement"]}
+    via = statements["UseThroughStackServices"]
+    # Any principal of the account, but only through the listed services: never a bare "use it anywhere" grant.
+    assert via["Condition"]["StringEquals"]["kms:CallerAccount"]
+    assert all(v.endswith(".amazonaws.com") for v in via["Condition"]["StringLike"]["kms:ViaService"])
+    logs = statements["CloudWatchLogsOfThisAccount"]
+    assert logs["Principal"]["Service"].startswith("logs.") and "kms:EncryptionContext:aws:logs:arn" in logs["Condition"]["ArnLike"]
+    assert "kms:*" not in json.dumps([s["Action"] for sid, s in statements.items() if sid != "AccountAdministers"])
+
+
+def test_flow_logs_are_encrypted_with_the_stack_key(prod):
+    key_arn = "arn:aws:kms:us-east-1:123456789012:net-key"  # the mock ARN of the stack key
+    assert prod.named("net-flow-logs").inputs["kmsKeyId"] == key_arn
+
+
 def test_flow_log_role_may_only_write_to_its_log_group(prod):
     policy = json.loads(prod.named("net-flow-logs-policy").inputs["policy"])
     (statement,) = policy["Statement"]

@@ -167,6 +167,8 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
             private_dns_enabled=True, tags=named(f"{role}-endpoint"), opts=child,
         )
 
+    key = _stack_key(name, platform, region, named, child)
+
     # Data-store subnet groups over the isolated tier.
     db_subnets = aws.rds.SubnetGroup(
         f"{name}-db-subnets", name=platform.physical_name(f"{name}-db", limit=255),
@@ -180,7 +182,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
     # Flow logs of all traffic, delivered by a role that may write to exactly this log group.
     flow_group = aws.cloudwatch.LogGroup(
         f"{name}-flow-logs", name=f"/aws/vpc/{platform.physical_name(name, limit=200)}/flow-logs",
-        retention_in_days=args.flow_log_retention_days, tags=named("flow-logs"), opts=child,
+        retention_in_days=args.flow_log_retention_days, kms_key_id=key.arn, tags=named("flow-logs"), opts=child,
     )
     account = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=child.parent)).account_id
     flow_role = aws.iam.Role(
@@ -246,5 +248,54 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         # Beyond the shared contract: lets private tasks reach ECR image layers in S3 through the gateway endpoint.
         s3_prefix_list_id=s3_endpoint.prefix_list_id,
         region=region,
+        # The stack's customer-managed key: every secret, log group, file system and topic of the stack uses it.
+        kms_key_arn=key.arn,
     )
     return {"network_id": vpc.id, "handle": handle}
+
+
+# Services that may use the stack key on behalf of the account's principals (through grants they create), and
+# the service principals that use it directly.
+_KEY_VIA_SERVICES = ("secretsmanager", "elasticfilesystem", "sns", "rds", "elasticache", "backup", "lambda")
+
+
+def _stack_key(name: str, platform: Platform, region: Any, named: Any, child: pulumi.ResourceOptions) -> aws.kms.Key:
+    """One customer-managed KMS key per stack, rotated yearly. Its policy: the account administers it (without
+    that statement a key becomes unmanageable); the account's principals may use it only through the services
+    listed in `_KEY_VIA_SERVICES`; CloudWatch Logs may use it for this account's log groups only; CloudWatch
+    alarms may publish to topics encrypted with it."""
+    identity = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=child.parent))
+    partition = aws.get_partition_output(opts=pulumi.InvokeOptions(parent=child.parent)).partition
+    account = identity.account_id
+    use = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+    policy = pulumi.Output.all(account=account, region=region, partition=partition).apply(lambda v: _json({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "AccountAdministers", "Effect": "Allow", "Principal": {"AWS": f"arn:{v['partition']}:iam::{v['account']}:root"},
+             "Action": "kms:*", "Resource": "*"},
+            {"Sid": "UseThroughStackServices", "Effect": "Allow", "Principal": {"AWS": "*"},
+             "Action": [*use, "kms:CreateGrant", "kms:ListGrants"], "Resource": "*",
+             "Condition": {
+                 "StringEquals": {"kms:CallerAccount": v["account"]},
+                 "StringLike": {"kms:ViaService": [f"{s}.{v['region']}.amazonaws.com" for s in _KEY_VIA_SERVICES]},
+             }},
+            {"Sid": "CloudWatchLogsOfThisAccount", "Effect": "Allow", "Principal": {"Service": f"logs.{v['region']}.amazonaws.com"},
+             "Action": use, "Resource": "*",
+             "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{v['partition']}:logs:{v['region']}:{v['account']}:log-group:*"}}},
+            {"Sid": "CloudWatchAlarmsPublish", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
+             "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+             "Condition": {"StringEquals": {"aws:SourceAccount": v["account"]}}},
+        ],
+    }))
+    key = aws.kms.Key(
+        f"{name}-key", description=f"prodkit stack key of {platform.app}-{platform.stack}",
+        enable_key_rotation=True, deletion_window_in_days=30, policy=policy, tags=named("key"), opts=child,
+    )
+    aws.kms.Alias(f"{name}-key-alias", name=f"alias/{platform.physical_name(name, limit=200)}", target_key_id=key.key_id, opts=child)
+    return key
+
+
+def _json(doc: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(doc, sort_keys=True)
