@@ -146,12 +146,14 @@ def resolve(stack: str, raw: Mapping[str, Any], secret_values: Mapping[str, Any]
 
 def read_stack_file(path: Path) -> tuple[dict[str, Any], set[str]]:
     """(plain config, secure keys) of a Pulumi.<stack>.yaml; secure values are not decrypted."""
-    try:
-        doc = yaml.safe_load(path.read_text()) or {}
-    except FileNotFoundError:
-        raise InputError("--stack", path.stem.removeprefix("Pulumi."), f"no stack file {path.name} in {path.parent}") from None
-    except yaml.YAMLError as exc:
-        raise InputError(path.name, "invalid YAML", str(exc).splitlines()[0]) from None
+    from . import yamlsource
+
+    if not path.is_file():
+        raise InputError("--stack", path.stem.removeprefix("Pulumi."), f"no stack file {path.name} in {path.parent}")
+    doc, _ = yamlsource.load(path)  # syntax errors and duplicate keys name the file, line and column
+    doc = doc or {}
+    if not isinstance(doc, dict) or not isinstance(doc.get("config") or {}, dict):
+        raise InputError(f"{path.name}: config", doc.get("config") if isinstance(doc, dict) else doc, "expected a mapping of KEY: value under `config:`")
     plain: dict[str, Any] = {}
     secure: set[str] = set()
     for key, value in (doc.get("config") or {}).items():

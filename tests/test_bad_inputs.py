@@ -210,4 +210,4 @@ def test_route_path_alb_cannot_match(project, capsys):
 @pytest.mark.parametrize("cidr,needle", [("10.0.0.0/33", "CIDR notation"), ("10.0.0.0/24", "/16 to /20"), ("8.8.0.0/16", "private")])
 def test_invalid_or_too_small_vpc_cidr(project, capsys, cidr, needle):
     code, err = plan(project, capsys, "prodkit:cloud=aws", f"prodkit:vpcCidr={cidr}")
-    assert_clear(code, err, "cidr", cidr, needle)
+    assert_clear(code, err, "prodkit:vpcCidr", cidr, needle)  # the key as written, not network.cidr
