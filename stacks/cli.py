@@ -71,6 +71,16 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        return _run(args)
+    except BrokenPipeError:  # `prodkit plan | head`: the reader left; not an error worth a traceback
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
         return {"plan": plan, "check": check, "diff": diff, "comment": comment, "apps": apps, "schema": schema}[args.command](args)
     except InputError as exc:
         print(f"prodkit: bad input: {exc}", file=sys.stderr)

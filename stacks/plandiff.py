@@ -142,9 +142,31 @@ def key_of(urn: str) -> str:
     return _URN_PREFIX.sub("", urn)
 
 
+def _restack(resources: list[dict[str, Any]], old: str, new: str) -> list[dict[str, Any]]:
+    """The resources with the stack name `old` read as `new` in every string value (names, tags, namespaces)."""
+    word = re.compile(rf"(?<![A-Za-z0-9]){re.escape(old)}(?![A-Za-z0-9])")
+
+    def walk(v: Any) -> Any:
+        if isinstance(v, str):
+            return word.sub(new, v)
+        if isinstance(v, dict):
+            return {k: walk(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [walk(x) for x in v]
+        return v
+
+    return [{**r, "inputs": walk(r.get("inputs") or {})} for r in resources]
+
+
 def diff(base: dict[str, Any], head: dict[str, Any]) -> PlanDiff:
-    """Compare two plan documents (custom resources only: components have no inputs of their own)."""
-    before = {key_of(r["urn"]): r for r in base["resources"] if not str(r["type"]).startswith("prodkit:")}
+    """Compare two plan documents (custom resources only: components have no inputs of their own).
+
+    Two different stacks (staging vs prod) compare as stacks of one app: names derived from the stack name
+    (``autopr-aws-staging-postgres``) are read with the head's stack name, so only real differences show."""
+    base_resources = base["resources"]
+    if base.get("stack") and head.get("stack") and base["stack"] != head["stack"]:
+        base_resources = _restack(base_resources, str(base["stack"]), str(head["stack"]))
+    before = {key_of(r["urn"]): r for r in base_resources if not str(r["type"]).startswith("prodkit:")}
     after = {key_of(r["urn"]): r for r in head["resources"] if not str(r["type"]).startswith("prodkit:")}
     out: list[ResourceDiff] = []
     gone = sorted(set(before) - set(after))
@@ -273,6 +295,8 @@ def text(d: PlanDiff, max_changes: int = 40) -> str:
     """The diff for a terminal."""
     summary = ", ".join(f"{len(d.of(a))} {a}" for a in ("added", "removed", "replaced", "changed"))
     lines = [f"prodkit diff: {_describe(d.base)} -> {_describe(d.head)}", f"{summary}"]
+    if _restacked(d):
+        lines.append(f"(two stacks: the stack name {d.base['stack']} in values is read as {d.head['stack']})")
     if not d.resources:
         lines.append("No infrastructure change.")
     for r in d.resources:
@@ -286,6 +310,10 @@ def text(d: PlanDiff, max_changes: int = 40) -> str:
     return "\n".join(lines)
 
 
+def _restacked(d: PlanDiff) -> bool:
+    return bool(d.base.get("stack") and d.head.get("stack") and d.base["stack"] != d.head["stack"])
+
+
 def _md(text_: str) -> str:
     return text_.replace("|", "\\|").replace("`", "'")
 
@@ -297,6 +325,8 @@ def markdown(d: PlanDiff, max_changes: int = 40) -> str:
         + ", ".join(f"{len(d.of(a))} {a}" for a in ("added", "removed", "replaced", "changed")),
         "",
     ]
+    if _restacked(d):
+        lines += [f"_Two stacks: the stack name `{d.base['stack']}` in values is read as `{d.head['stack']}`._", ""]
     if not d.resources:
         lines.append("No infrastructure change.")
         return "\n".join(lines)

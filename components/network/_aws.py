@@ -86,9 +86,10 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
         opts=pulumi.InvokeOptions(parent=child.parent),
     )
-    if len(available.names) < args.zones:
-        raise InputError("network.zones", args.zones, f"the region has only {len(available.names)} available zones: {available.names}")
-    zones = list(available.names[: args.zones])
+    names = list(available.names or [])  # mocks that do not answer getAvailabilityZones give None
+    if len(names) < args.zones:
+        raise InputError("network.zones", args.zones, f"the region has only {len(names)} available zones: {names}")
+    zones = names[: args.zones]
     plan = subnet_plan(args.cidr, args.zones)
     region = platform.region or aws.get_region_output(opts=pulumi.InvokeOptions(parent=child.parent)).region
 
