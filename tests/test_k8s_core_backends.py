@@ -429,7 +429,7 @@ def test_ingress_policy_admits_namespace_callers_the_ingress_controller_and_moni
     rules = netpol(plan("prod"), "api-np-ingress")["ingress"]
     sources = [(r["from"][0], r["ports"][0]["port"]) for r in rules]
     assert ({"podSelector": {}}, 8000) in sources
-    assert ({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}, 8000) in sources
+    assert ({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "envoy-gateway-system"}}}, 8000) in sources
     assert ({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}, 9090) in sources
 
 
