@@ -20,7 +20,7 @@ _SHAPES = {
 _IMPL = {
     "kubernetes": {
         "Network": "Namespace + NetworkPolicies", "WebService": "Deployment", "ManagedPostgres": "CloudNativePG",
-        "ManagedRedis": "Redis StatefulSet", "TlsIngress": "Ingress nginx + cert-manager", "Autoscaler": "HPA / KEDA",
+        "ManagedRedis": "Redis StatefulSet", "TlsIngress": "Gateway API (Envoy) + cert-manager", "Autoscaler": "HPA / KEDA",
         "BackupSchedule": "ScheduledBackup + CronJob", "Monitoring": "ServiceMonitor + PrometheusRule",
         "ClusterAddons": "Helm releases",
     },

@@ -46,7 +46,7 @@ class Profile:
     postgres_size: str | None
     """Force the database size class (smallest in staging); None keeps the spec's."""
     install_addons: bool
-    """Kubernetes: install ingress-nginx, cert-manager, CloudNativePG, KEDA, Prometheus Operator CRDs as pinned Helm releases."""
+    """Kubernetes: install the cluster add-ons (Gateway API CRDs + Envoy Gateway, cert-manager, CloudNativePG + Barman Cloud plugin, Velero, KEDA, Prometheus Operator CRDs) as pinned Helm releases."""
     enforce_policies: bool
     """Policy violations are mandatory (fail the plan) rather than advisory."""
 

@@ -69,11 +69,40 @@ def retention_zero(rs):
     return r
 
 
-def ingress_without_rate_limit(rs):
-    r = first(rs, "networking.k8s.io/v1:Ingress")
-    for key in list(r["inputs"]["metadata"]["annotations"]):
-        if "limit-r" in key:
-            del r["inputs"]["metadata"]["annotations"][key]
+def route_without_rate_limit(rs):
+    route = first(rs, "gateway.networking.k8s.io/v1:HTTPRoute", lambda r: r["name"] == "ingress-api-agents")
+    rs.remove(first(rs, "gateway.envoyproxy.io/v1alpha1:BackendTrafficPolicy", lambda r: r["name"] == "ingress-api-agents-traffic"))
+    return route
+
+
+def http_listener_forwarding(rs):
+    # The HTTP listener's route forwards to the app instead of redirecting: plain-HTTP content.
+    r = first(rs, "gateway.networking.k8s.io/v1:HTTPRoute", lambda r: r["name"] == "ingress-redirect")
+    r["inputs"]["spec"]["rules"] = [{"backendRefs": [{"name": "nextjs", "port": 3000}]}]
+    return r
+
+
+def cors_any_origin(rs):
+    r = first(rs, "gateway.envoyproxy.io/v1alpha1:SecurityPolicy")
+    r["inputs"]["spec"]["cors"]["allowOrigins"] = ["*"]
+    return r
+
+
+def gateway_tls_10(rs):
+    r = first(rs, "gateway.envoyproxy.io/v1alpha1:ClientTrafficPolicy")
+    r["inputs"]["spec"]["tls"]["minVersion"] = "1.0"
+    return r
+
+
+def route_without_hsts(rs):
+    r = first(rs, "gateway.networking.k8s.io/v1:HTTPRoute", lambda r: r["name"] == "ingress-root")
+    r["inputs"]["spec"]["rules"][0]["filters"] = []
+    return r
+
+
+def alb_tls_10_policy(rs):
+    r = first(rs, "lb/listener:Listener", lambda r: r["inputs"].get("protocol") == "HTTPS")
+    r["inputs"]["sslPolicy"] = "ELBSecurityPolicy-TLS-1-0-2015-04"
     return r
 
 
@@ -84,7 +113,12 @@ MUTATIONS = [
     ("Deployment running as root", "compyle", "kubernetes", root_deployment, "container-non-root"),
     ("Redis without TLS", "autopr", "aws", redis_without_tls, "redis-require-tls"),
     ("retention 0", "autopr", "aws", retention_zero, "backup-retention"),
-    ("missing rate limit", "compyle", "kubernetes", ingress_without_rate_limit, "ingress-rate-limit"),
+    ("route without a rate limit", "compyle", "kubernetes", route_without_rate_limit, "ingress-rate-limit"),
+    ("HTTP listener route that forwards", "compyle", "kubernetes", http_listener_forwarding, "gateway-http-redirect-only"),
+    ("CORS any origin", "chat", "kubernetes", cors_any_origin, "cors-not-wildcard"),
+    ("Gateway accepting TLS 1.0", "compyle", "kubernetes", gateway_tls_10, "gateway-tls-policy"),
+    ("route without HSTS", "compyle", "kubernetes", route_without_hsts, "hsts-and-security-headers"),
+    ("ALB TLS 1.0 policy", "autopr", "aws", alb_tls_10_policy, "lb-tls-policy"),
 ]
 
 

@@ -18,7 +18,11 @@ class KubernetesTarget(Target):
         if cfg.profile.install_addons:
             from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
 
-            comp.components["addons"] = make(ClusterAddons, "addons", ClusterAddonsArgs(), comp.platform)
+            comp.components["addons"] = make(ClusterAddons, "addons", ClusterAddonsArgs(
+                cluster_issuer=cfg.cluster_issuer,
+                # Velero's default BackupStorageLocation: the stack's backup bucket.
+                backup_bucket=self.backup_bucket(cfg), backup_endpoint_url=cfg.backup_endpoint or None,
+            ), comp.platform)
 
     @staticmethod
     def backup_bucket(cfg: Any) -> str:
