@@ -18,7 +18,6 @@ from components import (
 )
 from components._core import BackendNotAvailable, Cloud, Link, Platform, SecretRef
 from components.backup_schedule import KubernetesBackupOptions
-from components.backup_schedule._k8s import barman_object_store
 from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
 from components.tls_ingress import KubernetesIngressOptions, SharedGateway
 from components.tls_ingress._k8s import GATEWAY_DATAPLANE_LABELS, role_of
@@ -431,7 +430,8 @@ def test_queue_trigger_lets_keda_reach_the_redis_pods():
     np = inv.named("engine-scaling-keda-redis")
     assert np.get("spec.podSelector.matchLabels") == {"app.kubernetes.io/name": "cache"}
     assert np.get("spec.ingress") == [{
-        "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "keda"}}}],
+        "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "keda"}},
+                  "podSelector": {"matchLabels": {"app.kubernetes.io/name": "keda-operator"}}}],
         "ports": [{"protocol": "TCP", "port": 6379}],
     }]
 
@@ -446,133 +446,7 @@ def test_autoscaler_refuses_scheduled_scaling_on_kubernetes():
         run_autoscaler(autopr_scaling(schedules=[ScheduledScaling(name="night", schedule="0 20 * * *", min_replicas=1, max_replicas=2)]))
 
 
-# --------------------------------------------------------------------------------------------- BackupSchedule
-
-
-def workspaces_service():
-    return service("fastapi", 8000, pvcs={"workspaces": "fastapi-workspaces"})
-
-
-def run_backups(**overrides):
-    args = dict(
-        database=postgres_store(), schedule="0 2 * * *", retention_days=30,
-        volumes=[VolumeBackup(service=workspaces_service(), volume="workspaces", schedule="0 4 * * 0", retention_days=28)],
-    )
-    args.update(overrides)
-    outputs: list = []
-
-    def prog():
-        capture(BackupSchedule("backups", BackupScheduleArgs(**args), PLATFORM).destination, outputs)
-
-    return engine.run(prog), outputs
-
-
-def test_scheduled_backup_uses_cnpg_six_field_cron_and_the_cluster_name():
-    sb = run_backups()[0].named("backups-database")
-    assert sb.type == "kubernetes:postgresql.cnpg.io/v1:ScheduledBackup"
-    assert sb.get("spec") == {
-        "schedule": "0 0 2 * * *", "cluster": {"name": "db"}, "method": "barmanObjectStore",
-        "backupOwnerReference": "self", "immediate": True,
-    }
-    assert sb.protect and sb.retain_on_delete
-
-
-def test_scheduled_backup_is_not_protected_when_deletion_protection_is_off():
-    assert not run_backups(deletion_protection=False)[0].named("backups-database").protect
-
-
-def test_barman_object_store_settings_carry_bucket_credentials_and_retention():
-    store = barman_object_store("s3://acme-backups", None, "backup-s3-credentials", 30, "db")
-    assert store["retentionPolicy"] == "30d"
-    assert store["barmanObjectStore"]["destinationPath"] == "s3://acme-backups/postgres"
-    assert store["barmanObjectStore"]["s3Credentials"]["secretAccessKey"] == {"name": "backup-s3-credentials", "key": "ACCESS_SECRET_KEY"}
-    assert "endpointURL" not in store["barmanObjectStore"]
-    assert barman_object_store("s3://b", "https://minio.example.com", "c", 7, "db")["barmanObjectStore"]["endpointURL"] == "https://minio.example.com"
-
-
-def test_volume_cronjob_never_overlaps_and_bounds_every_run():
-    cj = run_backups()[0].named("backups-fastapi-workspaces")
-    assert cj.type == "kubernetes:batch/v1:CronJob"
-    spec = cj.get("spec")
-    assert spec["schedule"] == "0 4 * * 0"
-    assert spec["concurrencyPolicy"] == "Forbid"
-    assert (spec["successfulJobsHistoryLimit"], spec["failedJobsHistoryLimit"]) == (3, 3)
-    assert spec["startingDeadlineSeconds"] > 0
-    assert spec["jobTemplate"]["spec"]["activeDeadlineSeconds"] > 0
-    assert spec["jobTemplate"]["spec"]["backoffLimit"] == 2
-
-
-def test_volume_backup_pod_is_hardened():
-    pod = run_backups()[0].named("backups-fastapi-workspaces").get("spec.jobTemplate.spec.template.spec")
-    assert pod["securityContext"]["runAsNonRoot"] is True
-    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
-    assert pod["automountServiceAccountToken"] is False
-    for c in pod["initContainers"] + pod["containers"]:
-        sc = c["securityContext"]
-        assert sc["readOnlyRootFilesystem"] is True and sc["allowPrivilegeEscalation"] is False
-        assert sc["capabilities"] == {"drop": ["ALL"]}
-        assert {"name": "tmp", "mountPath": "/tmp"} in c["volumeMounts"]
-        assert c["resources"]["requests"] and c["resources"]["limits"]
-    assert {"name": "tmp", "emptyDir": {}} in pod["volumes"]
-
-
-def test_volume_backup_mounts_the_service_pvc_read_only():
-    pod = run_backups()[0].named("backups-fastapi-workspaces").get("spec.jobTemplate.spec.template.spec")
-    assert {"name": "data", "persistentVolumeClaim": {"claimName": "fastapi-workspaces", "readOnly": True}} in pod["volumes"]
-    assert {"name": "data", "mountPath": "/data", "readOnly": True} in pod["initContainers"][0]["volumeMounts"]
-
-
-def test_volume_backup_tars_then_uploads_with_pinned_images_and_prunes_old_archives():
-    pod = run_backups()[0].named("backups-fastapi-workspaces").get("spec.jobTemplate.spec.template.spec")
-    archive, upload = pod["initContainers"][0], pod["containers"][0]
-    assert "tar czf /tmp/archive.tar.gz -C /data ." in archive["command"][-1]
-    assert "28 * 86400" in archive["command"][-1]  # the retention cut-off
-    assert upload["image"] == "amazon/aws-cli:2.22.0"
-    assert all(":" in c["image"] and not c["image"].endswith(":latest") for c in (archive, upload))
-    script = upload["command"][-1]
-    assert 'dest="s3://prodkit-backups/volumes/fastapi/workspaces"' in script
-    assert "aws s3 cp --sse AES256 /tmp/archive.tar.gz" in script
-    assert "aws s3 ls" in script and "aws s3 rm" in script
-
-
-def test_volume_backup_takes_credentials_from_the_secret_by_reference():
-    upload = run_backups()[0].named("backups-fastapi-workspaces").get("spec.jobTemplate.spec.template.spec.containers.0")
-    env = {e["name"]: e for e in upload["env"]}
-    assert env["AWS_ACCESS_KEY_ID"] == {"name": "AWS_ACCESS_KEY_ID", "valueFrom": {"secretKeyRef": {"name": "backup-s3-credentials", "key": "ACCESS_KEY_ID"}}}
-    assert "value" not in env["AWS_SECRET_ACCESS_KEY"]
-
-
-def test_volume_backup_uses_the_endpoint_url_for_other_object_stores():
-    opts = KubernetesBackupOptions(bucket="s3://backups/app", endpoint_url="https://minio.example.com:9000", credentials_secret="minio")
-    inv, outputs = run_backups(kubernetes=opts)
-    script = inv.named("backups-fastapi-workspaces").get("spec.jobTemplate.spec.template.spec.containers.0.command.2")
-    assert "aws --endpoint-url https://minio.example.com:9000 s3 cp /tmp/archive.tar.gz" in script
-    np = inv.named("backups-fastapi-workspaces-egress")
-    assert np.get("spec.egress.1.ports") == [{"protocol": "TCP", "port": 9000}]
-    assert outputs == ["s3://backups/app"]
-
-
-def test_volume_backup_pods_may_reach_only_dns_and_https():
-    np = run_backups()[0].named("backups-fastapi-workspaces-egress")
-    assert np.get("spec.podSelector.matchLabels") == {"prodkit.io/backup": "backups-fastapi-workspaces"}
-    assert np.get("spec.policyTypes") == ["Ingress", "Egress"]
-    assert np.get("spec.ingress") is None
-    assert np.get("spec.egress.0.ports") == [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
-    assert np.get("spec.egress.1.ports") == [{"protocol": "TCP", "port": 443}]
-
-
-def test_backup_destination_is_the_bucket_url():
-    assert run_backups()[1] == ["s3://prodkit-backups"]
-
-
-def test_backup_refuses_a_volume_the_service_does_not_have():
-    with pytest.raises(InputError, match=r"volumes\[cache\].*workspaces"):
-        run_backups(volumes=[VolumeBackup(service=workspaces_service(), volume="cache", schedule="0 4 * * 0")])
-
-
-def test_backup_refuses_a_plain_http_endpoint():
-    with pytest.raises(InputError, match="endpoint_url"):
-        run_backups(kubernetes=KubernetesBackupOptions(endpoint_url="http://minio:9000"))
+# BackupSchedule (Barman Cloud plugin, Velero): tests/test_k8s_backups.py
 
 
 # ------------------------------------------------------------------------------------------------- Monitoring

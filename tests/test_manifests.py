@@ -16,7 +16,7 @@ from components import (
     Route, ScalingPolicy, SecurityHeaders, TlsIngress, TlsIngressArgs, VolumeBackup,
 )
 from components._core import Cloud, Link, Platform, SecretRef
-from components.backup_schedule._k8s import barman_object_store
+from components.postgres._k8s import object_store_spec, plugin_entry
 from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
 from stacks import engine, manifests
 
@@ -44,7 +44,7 @@ def edge_app():
         link=Link(kind="redis", name="cache", port=6379, env={"REDIS_URL": SecretRef("cache-url", "url")},
                   peer=NS(selector={"app.kubernetes.io/name": "cache"}, client_label=("prodkit.io/client-cache", "true"))),
     )
-    db = NS(handle=NS(cluster_name="db", namespace=NS_NAME))
+    db = NS(handle=NS(cluster_name="db", namespace=NS_NAME, object_store="db-backups"))
     TlsIngress("edge", TlsIngressArgs(
         network=net, domain="app.example.com", cors_origins=["https://app.example.com"],
         headers=SecurityHeaders(content_security_policy="default-src 'self'"),
@@ -91,6 +91,7 @@ def test_one_stably_named_file_per_kubernetes_object_and_none_for_helm_releases(
     # EnvoyProxy, Gateway, ClientTrafficPolicy, redirect + 3 HTTPRoutes, 3 BackendTrafficPolicies, SecurityPolicy
     assert len(edge) == 11
     assert not [n for n in names if n.startswith("ingress-")]
+    assert "schedule-demo-prod-api-workspaces.yaml" in names
 
 
 def test_written_manifest_reads_back_as_the_object():
@@ -273,9 +274,11 @@ def test_crd_folder_can_be_set_by_environment(tmp_path, monkeypatch):
     assert manifests.validate_manifest(rule)[0][1].startswith("unknown kind PrometheusRule")
 
 
-def test_barman_object_store_settings_are_valid_in_a_cnpg_cluster():
+def test_barman_cloud_object_store_and_plugin_entry_are_valid():
     for endpoint in (None, "https://minio.example.com"):
-        manifest = {"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", "metadata": meta("db"),
-                    "spec": {"instances": 3, "storage": {"size": "20Gi"},
-                             "backup": barman_object_store("s3://backups/app", endpoint, "backup-s3-credentials", 30, "db")}}
-        assert manifests.validate_manifest(manifest) == []
+        store = {"apiVersion": "barmancloud.cnpg.io/v1", "kind": "ObjectStore", "metadata": meta("db-backups"),
+                 "spec": object_store_spec("s3://backups/app", endpoint, "backup-s3-credentials", 30)}
+        assert manifests.validate_manifest(store) == []
+    cluster = {"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", "metadata": meta("db"),
+               "spec": {"instances": 3, "storage": {"size": "20Gi"}, "plugins": [plugin_entry("db")]}}
+    assert manifests.validate_manifest(cluster) == []

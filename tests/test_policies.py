@@ -193,7 +193,11 @@ REDIS_OK = {"replicationGroupId": "demo-prod-redis", "transitEncryptionEnabled":
 CNPG_OK = {"metadata": {"name": "postgres", "namespace": "demo-prod", "labels": dict(LABELS)},
            "spec": {"instances": 3, "imageName": "ghcr.io/cloudnative-pg/postgresql:16.4",
                     "postgresql": {"pg_hba": ["hostssl all all all scram-sha-256", "hostnossl all all all reject"]},
-                    "backup": {"barmanObjectStore": {"destinationPath": "s3://b/postgres"}, "retentionPolicy": "30d"}}}
+                    "plugins": [{"name": "barman-cloud.cloudnative-pg.io", "isWALArchiver": True,
+                                 "parameters": {"barmanObjectName": "postgres-backups"}}]}}
+OBJECT_STORE = "kubernetes:barmancloud.cnpg.io/v1:ObjectStore"
+OBJECT_STORE_OK = {"metadata": {"name": "postgres-backups", "namespace": "demo-prod", "labels": dict(LABELS)},
+                   "spec": {"configuration": {"destinationPath": "s3://b/postgres"}, "retentionPolicy": "30d"}}
 LISTENER_HTTPS = {"protocol": "HTTPS", "port": 443, "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06", "certificateArn": "arn:aws:acm:x",
                   "defaultActions": [{"type": "forward"}], "routingHttpResponseStrictTransportSecurityHeaderValue": "max-age=31536000; includeSubDomains",
                   "routingHttpResponseXContentTypeOptionsHeaderValue": "nosniff", "routingHttpResponseXFrameOptionsHeaderValue": "SAMEORIGIN",
@@ -401,14 +405,17 @@ CASES: list[tuple[str, str, dict, dict, str | None]] = [
     ("backup-retention", RDS, with_(RDS_OK, "backupRetentionPeriod", 3), OPTS, "backupRetentionPeriod is 3 days; keep backups 7-35 days"),
     ("backup-retention", RDS, with_(RDS_OK, "backupRetentionPeriod", None), OPTS, "backupRetentionPeriod is not set"),
     ("backup-retention", CNPG, CNPG_OK, OPTS, None),
-    ("backup-retention", CNPG, with_(CNPG_OK, "spec.backup.retentionPolicy", "8w"), OPTS, "retentionPolicy is 56 days"),
-    ("backup-retention", CNPG, with_(CNPG_OK, "spec.backup.retentionPolicy", None), OPTS, "retentionPolicy is not set"),
+    ("backup-retention", CNPG, with_(CNPG_OK, "spec.backup", {"barmanObjectStore": {}, "retentionPolicy": "8w"}), OPTS, "retentionPolicy is 56 days"),
+    ("backup-retention", CNPG, with_(CNPG_OK, "spec.backup", {"barmanObjectStore": {}}), OPTS, "retentionPolicy is not set"),
+    ("backup-retention", OBJECT_STORE, OBJECT_STORE_OK, OPTS, None),
+    ("backup-retention", OBJECT_STORE, with_(OBJECT_STORE_OK, "spec.retentionPolicy", "3d"), OPTS, "spec.retentionPolicy is 3 days"),
+    ("backup-retention", OBJECT_STORE, with_(OBJECT_STORE_OK, "spec.retentionPolicy", None), OPTS, "spec.retentionPolicy is not set"),
     ("backup-retention", "aws:backup/plan:Plan", {"rules": [{"ruleName": "db", "lifecycle": {"deleteAfter": 30}}]}, OPTS, None),
     ("backup-retention", "aws:backup/plan:Plan", {"rules": [{"ruleName": "db", "lifecycle": {"deleteAfter": 3}}]}, OPTS, "rule db: recovery points are deleted after 3 days"),
     ("point-in-time-recovery", RDS, RDS_OK, OPTS, None),
     ("point-in-time-recovery", RDS, with_(RDS_OK, "backupRetentionPeriod", 0), OPTS, "backupRetentionPeriod is 0"),
     ("point-in-time-recovery", CNPG, CNPG_OK, OPTS, None),
-    ("point-in-time-recovery", CNPG, with_(CNPG_OK, "spec.backup", None), OPTS, "barmanObjectStore is not set"),
+    ("point-in-time-recovery", CNPG, with_(CNPG_OK, "spec.plugins", None), OPTS, "no WAL archiver"),
     ("deletion-protection", RDS, RDS_OK, OPTS, None),
     ("deletion-protection", RDS, with_(RDS_OK, "deletionProtection", False), OPTS, "deletionProtection is not true"),
     ("deletion-protection", RDS, with_(RDS_OK, "skipFinalSnapshot", True), OPTS, "skipFinalSnapshot is true"),
