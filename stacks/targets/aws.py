@@ -44,5 +44,13 @@ class AwsTarget(Target):
 
             attach_unrouted()  # every public service is routed, so normally nothing is left; never leave one waiting
 
+    def exports(self, cfg: Any, comp: Any) -> dict[str, Any]:
+        ingress = comp.components.get("ingress")
+        if ingress is None:
+            return {}
+        # Without prodkit:hostedZoneId the user creates these at their DNS provider (README "DNS on AWS"):
+        # the certificate's validation CNAME and the domain -> load balancer record. Empty with a zone.
+        return {"dns_records": ingress.handle.dns_records}
+
 
 TARGET = AwsTarget()
