@@ -2,8 +2,9 @@
 
 What it creates (every taggable resource tagged with ``platform.labels("tls-ingress")``):
 
-- ``{name}-https-in-v4/-v6``, ``{name}-http-in-v4/-v6``: ingress rules on the Network's (empty) ALB security group:
-  443 and 80 from anywhere. ``{name}-egress-{svc}``: egress only to each routed service's security group on its
+- ``{name}-https-in-v4``, ``{name}-http-in-v4``: ingress rules on the Network's (empty) ALB security group:
+  443 and 80 from any IPv4 address. The ALB is IPv4-only (``ip_address_type="ipv4"``; the VPC has no IPv6
+  block), so there are no ``::/0`` rules and no AAAA record. ``{name}-egress-{svc}``: egress only to each routed service's security group on its
   port, so the load balancer cannot be used to reach anything else in the VPC.
 - ``{name}-logs`` (+ ``-logs-ownership``, ``-logs-public-access``, ``-logs-encryption``, ``-logs-versioning``,
   ``-logs-lifecycle``, ``-logs-policy``): the access-log bucket. ALB log delivery only supports SSE-S3 (not KMS),
@@ -14,24 +15,31 @@ What it creates (every taggable resource tagged with ``platform.labels("tls-ingr
   idle timeout covering the longest route (``max(60, longest timeout)``, at most 4000 s), deletion protection
   from the args.
 - ``{name}-cert``: ACM certificate for ``domain``, DNS validation. With ``AwsIngressOptions.hosted_zone_id``:
-  ``{name}-cert-validation-record``, ``{name}-cert-validation`` and ``{name}-alias`` (A alias to the ALB).
-  Without a zone the CNAME to create is returned in the handle (``validation_records``) for the stack to export;
-  ``{name}-cert-validation`` then waits (up to 75 minutes) until the record exists, so the first ``pulumi up``
-  finishes once DNS is in place instead of failing on a listener with an unissued certificate.
+  ``{name}-cert-validation-record``, ``{name}-cert-validation`` and ``{name}-alias`` (an A alias of ``domain``
+  to the ALB; no AAAA, the ALB is IPv4-only). Without a zone nothing is created in DNS: the records to create by
+  hand (the validation CNAME and ``domain`` -> the ALB's DNS name) are in the handle (``dns_records``) and the
+  AWS stack exports them (``dns_records``, ``ingress_hostname``; ``prodkit plan`` lists them). Either way
+  ``{name}-cert-validation`` waits up to ``VALIDATION_TIMEOUT`` (30 minutes, not the provider's 75) for the
+  certificate to be issued, and the HTTPS listener waits for it.
 - ``{name}-https``: HTTPS listener (TLS 1.2+ policy), HSTS / nosniff / X-Frame-Options / CSP response headers set by
   the ALB itself, ``Server`` header removed, default action 404 (or forward when a route is "/").
 - ``{name}-http``: HTTP listener whose only action is a 301 redirect to HTTPS.
 - ``{name}-route-{role}``: one listener rule per non-root route, longest path first, matching ``path`` and
   ``path/*``.
 - ``{name}-waf`` + ``{name}-waf-association``: WAFv2 web ACL (REGIONAL, default allow): Amazon IP reputation
-  list, one rate-based rule per route (its ``rate_limit_per_minute`` per client IP over a 60 s window, scoped to
-  the route's path prefix; the "/" route counts every request), the AWS common and known-bad-inputs rule groups.
+  list, one rate-based rule per route (its ``rate_limit_per_minute`` per client IP over a 60 s window), the AWS
+  common and known-bad-inputs rule groups. Each rate rule counts exactly its route and a request is counted by
+  its most specific route only: the scope-down is ``AND(OR(path EXACTLY, STARTS_WITH "path/"), NOT ...)`` with a
+  NOT for each more specific route (its path EXACTLY, STARTS_WITH "its path/"), so "/api" counts "/api" and
+  "/api/x" but neither "/apiX" nor "/api/auth/..." when "/api/auth" is a route; "/" counts what no other route
+  claims (everything when it is the only route). Two logical levels, the most a rate-based scope-down allows.
   ``waf_mode="count"`` only counts. The common rule set's ``SizeRestrictions_BODY`` (bodies over 8 KiB) is set to
   count: an ALB's WAF inspects at most 8 KiB of body, and agent APIs routinely post larger prompts;
   ``body_size_mib`` is enforced by the application.
 
 Handle: ``load_balancer_arn``, ``load_balancer_arn_suffix``, ``listener_arn`` (HTTPS), ``web_acl_arn``,
-``validation_records`` (list of {name, type, value}; empty when Route 53 validates), ``dns_name``, ``zone_id``.
+``validation_records`` (Output: list of {name, type, value}), ``dns_records`` (Output: the records to create by
+hand; empty with a zone), ``hosted_zone_id``, ``dns_name``, ``zone_id``.
 The ALB's ARN suffix is also published on each routed WebService's handle as ``load_balancer_arn_suffix`` (the
 only place the Autoscaler's ALBRequestCountPerTarget policy and the Monitoring ALB alarms can learn it).
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from components._core.units import size_mib
 from components.backup_schedule import AwsBackupOptions
+from components.postgres import AwsPostgresOptions
 from components.tls_ingress import AwsIngressOptions
 from components.web_service import AwsWebServiceOptions
 
@@ -28,6 +29,9 @@ class AwsTarget(Target):
             task_cpu_units=a.task_cpu_units if a else None,
             task_memory_mib=size_mib("aws.task_memory", a.task_memory) if a and a.task_memory else None,
         )}
+
+    def postgres(self, cfg: Any) -> dict[str, Any]:
+        return {"aws": AwsPostgresOptions(log_retention_days=cfg.profile.log_retention_days)}
 
     def ingress(self, cfg: Any) -> dict[str, Any]:
         return {"aws": AwsIngressOptions(hosted_zone_id=cfg.hosted_zone_id or None)}
