@@ -506,9 +506,19 @@ def test_volume_backups_get_their_own_plan_and_efs_selection():
     assert len(inv.named("backups-plan").inputs["rules"]) == 1  # the database plan does not snapshot the volume
 
 
-def test_cross_region_copy_targets_the_same_vault_name_in_the_copy_region():
-    rule = plan_backups(aws=AwsBackupOptions(copy_region="us-west-2")).named("backups-plan").inputs["rules"][0]
-    assert rule["copyActions"][0]["destinationVaultArn"] == "arn:aws:backup:us-west-2:123456789012:backup-vault:demo-prod-backups-vault"
+def test_cross_region_copy_goes_to_a_vault_created_in_the_copy_region():
+    inv = plan_backups(aws=AwsBackupOptions(copy_region="us-west-2"))
+    vault, key = inv.named("backups-copy-vault"), inv.named("backups-copy-key")
+    assert vault.inputs["region"] == "us-west-2" and key.inputs["region"] == "us-west-2"
+    assert vault.inputs["name"] == inv.named("backups-vault").inputs["name"] == "demo-prod-backups-vault"
+    assert vault.inputs["kmsKeyArn"].endswith(":backups-copy-key") and key.inputs["enableKeyRotation"] is True
+    assert vault.protect and key.protect and vault.inputs["forceDestroy"] is False
+    assert inv.named("backups-copy-vault-lock").inputs["region"] == "us-west-2"
+    plan = inv.named("backups-plan")
+    # The copy action names the vault made here (its ARN), so the plan is created after it.
+    assert plan.inputs["rules"][0]["copyActions"][0]["destinationVaultArn"].endswith(":backups-copy-vault")
+    assert vault.urn in plan.dependencies
+    assert not any(r.name.startswith("backups-copy") for r in plan_backups().resources)  # none without copy_region
 
 
 def test_backup_role_has_the_aws_backup_managed_policies():
