@@ -439,6 +439,13 @@ def test_pooler_is_rds_proxy_with_tls_and_the_url_points_at_it(prod):
     assert ".proxy-" in prod.named("db-url-version").raw_inputs["secretString"]
 
 
+def test_rds_proxy_may_decrypt_the_app_credentials_with_the_stack_key(prod):
+    read, decrypt = json.loads(prod.named("db-proxy-policy").inputs["policy"])["Statement"]
+    assert read["Action"] == ["secretsmanager:GetSecretValue"] and len(read["Resource"]) == 1
+    assert decrypt["Action"] == ["kms:Decrypt"] and decrypt["Resource"] == [prod.named("db-app-credentials").inputs["kmsKeyId"]]
+    assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}
+
+
 def test_database_security_group_has_no_open_ingress(prod):
     sg_id = prod.named("api-to-db-ingress").inputs["securityGroupId"]
     for rule in prod.of_type("vpc/securityGroupIngressRule:SecurityGroupIngressRule"):

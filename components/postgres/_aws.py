@@ -268,7 +268,13 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         )
         aws.iam.RolePolicy(
             f"{name}-proxy-policy", role=proxy_role.id,
-            policy=_policy([{"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": [credentials.arn]}]),
+            policy=_policy([
+                {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": [credentials.arn]},
+                # The credentials are encrypted with the stack's customer-managed key: the proxy must decrypt
+                # them, through Secrets Manager only.
+                {"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": [net.kms_key_arn],
+                 "Condition": {"StringEquals": {"kms:ViaService": pulumi.Output.concat("secretsmanager.", _region(net), ".amazonaws.com")}}},
+            ]),
             opts=child,
         )
         # The proxy shares the database's security group: linked services' rules admit them to the proxy, and
@@ -391,7 +397,7 @@ def _bootstrap(name: str, args: Any, opts: AwsPostgresOptions, platform: Platfor
         tags=tags, opts=child,
     )
     master_secret_arn = instance.master_user_secrets.apply(lambda s: s[0].secret_arn)
-    region = net.region if getattr(net, "region", None) is not None else aws.get_region_output().region
+    region = _region(net)
     secrets_policy = aws.iam.RolePolicy(
         f"{name}-bootstrap-secrets", role=role.id,
         policy=bootstrap_policy(master_secret_arn, credentials.arn, db_key.arn, net.kms_key_arn, region),
@@ -432,6 +438,10 @@ def _bootstrap(name: str, args: Any, opts: AwsPostgresOptions, platform: Platfor
         opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
             depends_on=[instance, credentials_version, secrets_policy, to_db, to_endpoints, from_fn, *log_groups])),
     )
+
+
+def _region(net: Any) -> Any:
+    return net.region if getattr(net, "region", None) is not None else aws.get_region_output().region
 
 
 def bootstrap_policy(master_secret_arn: Any, app_secret_arn: Any, db_key_arn: Any, stack_key_arn: Any, region: Any) -> pulumi.Output[str]:
