@@ -795,3 +795,31 @@ def test_bootstrap_reruns_when_the_password_or_the_code_changes(monkeypatch):
     triggers = seen["triggers"]
     assert set(triggers) == {"password_version", "role", "extensions", "instance", "code"}
     assert all(isinstance(triggers[k], __import__("pulumi").Output) for k in ("password_version", "instance", "code"))
+
+
+def test_bootstrap_handler_reads_both_secrets_and_bootstraps(real_postgres, monkeypatch):
+    """The Lambda entry point end to end, with a stand-in for boto3's Secrets Manager client."""
+    import types
+
+    from components.postgres._bootstrap import handler as module
+
+    db = real_postgres
+    store = {
+        "arn:master": json.dumps({"username": db["master_user"], "password": db["master_password"]}),
+        "arn:app": json.dumps({"username": "app_handler", "password": "handler-password-1"}),
+    }
+    asked = []
+
+    class Client:
+        def get_secret_value(self, SecretId):
+            asked.append(SecretId)
+            return {"SecretString": store[SecretId]}
+
+    monkeypatch.setitem(sys.modules, "boto3", types.SimpleNamespace(client=lambda service: Client() if service == "secretsmanager" else None))
+    event = {"host": db["host"], "port": db["port"], "database": db["database"], "master_secret_arn": "arn:master",
+             "app_secret_arn": "arn:app", "extensions": ["citext"]}
+    result = module.handler(event, None)
+    assert result == {"role": "app_handler", "created": True, "extensions": ["citext"]}
+    assert asked == ["arn:master", "arn:app"]
+    assert "handler-password-1" not in json.dumps(result)
+    _login(db, "app_handler", "handler-password-1").close()

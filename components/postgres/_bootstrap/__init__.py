@@ -18,6 +18,8 @@ RUNTIME = "python3.13"
 #: Distributions copied into the zip: the driver and what it imports (with their metadata: scramp and pg8000
 #: read their own version from it).
 VENDORED = ("pg8000", "scramp", "asn1crypto", "python-dateutil")
+#: The import packages those distributions provide.
+_PACKAGES = ("pg8000", "scramp", "asn1crypto", "dateutil")
 #: Installer bookkeeping that differs between machines: left out.
 _SKIP = {"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"}
 
@@ -40,6 +42,12 @@ def files() -> dict[str, Path]:
             if "__pycache__" in parts or entry.name in _SKIP or entry.suffix == ".pyc" or ".." in parts:
                 continue
             out[Path(entry).as_posix()] = Path(dist.locate_file(entry))
+    missing = [pkg for pkg in _PACKAGES if f"{pkg}/__init__.py" not in out]
+    if missing:
+        raise RuntimeError(
+            f"the installed distributions do not list the files of {', '.join(missing)} (no RECORD): reinstall "
+            "them with pip (pip install --force-reinstall 'prodkit[aws]') so the bootstrap function can ship them"
+        )
     return dict(sorted(out.items()))
 
 
