@@ -271,7 +271,12 @@ def compose(cfg: StackConfig, make: Any) -> Composition:
             "db_host": stores["postgres"].host if "postgres" in stores else pulumi.Output.from_input(""),
             "redis_host": stores["redis"].host if "redis" in stores else pulumi.Output.from_input(""),
             "services": {n: s.service_name for n, s in services.items()},
+            # Where the domain must point (the load balancer's DNS name) and the DNS records the user must create
+            # by hand (cloud-specific, e.g. AWS without a Route 53 zone); empty when nothing is left to do.
+            "ingress_hostname": ingress.hostname if ingress else pulumi.Output.from_input(""),
+            "dns_records": pulumi.Output.from_input([]),
         }
+        comp.exports.update(target.exports(cfg, comp))
     return comp
 
 

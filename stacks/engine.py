@@ -87,7 +87,22 @@ def split_secrets(value: Any) -> tuple[Any, Any, bool]:
         return [p[0] for p in parts], [p[1] for p in parts], any(p[2] for p in parts)
     if isinstance(value, float) and value.is_integer():
         return int(value), int(value), False
+    if isinstance(value, (pulumi.Asset, pulumi.Archive)):
+        form = asset_form(value)
+        return form, form, False
     return value, value, False
+
+
+def asset_form(value: Any) -> Any:
+    """A JSON form of an asset or archive (e.g. a Lambda function's code) that names its content, not where it
+    lies on this machine: an archive lists its entries, a file asset its file name."""
+    if isinstance(value, pulumi.AssetArchive):
+        return {"assetArchive": sorted(value.assets)}
+    if isinstance(value, (pulumi.FileAsset, pulumi.FileArchive)):
+        return {type(value).__name__: str(value.path).rsplit("/", 1)[-1]}
+    if isinstance(value, pulumi.StringAsset):
+        return {"StringAsset": hashlib.sha256(value.text.encode()).hexdigest()}
+    return {type(value).__name__: None}
 
 
 def _fake(kind: str, seed: str) -> str:

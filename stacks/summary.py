@@ -151,6 +151,30 @@ def verdicts(violations: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def dns_section(inventory: Any) -> list[str]:
+    """AWS: the DNS records of the domain. With a Route 53 zone `pulumi up` creates them; without one the user
+    must, and the first `pulumi up` waits (30 min) for the certificate's validation record. Offline the record
+    names and values are placeholders: only their kind and purpose are known before `pulumi up`."""
+    certs = [r for r in inventory.resources if r.type == "aws:acm/certificate:Certificate"]
+    if not certs:
+        return []
+    domain = certs[0].inputs.get("domainName", "?")
+    records = [r for r in inventory.resources if r.type == "aws:route53/record:Record"]
+    if records:
+        zone = records[0].inputs.get("zoneId", "?")
+        return [f"DNS: Route 53 zone {zone} gets the certificate's validation CNAME and the A alias {domain} -> "
+                "load balancer; `pulumi up` creates both, nothing to do by hand.", ""]
+    return [
+        "DNS to create before the first deploy finishes (no prodkit:hostedZoneId), at your DNS provider:",
+        f"  CNAME  _<token>.{domain}.  ->  _<token>.acm-validations.aws.   ACM validation of the certificate",
+        f"  CNAME  {domain}  ->  <load balancer DNS name>   (at a zone apex: your provider's ALIAS/ANAME)",
+        "  Names and values exist once `pulumi up` has created the certificate and load balancer: while it waits",
+        "  for validation (up to 30 min) read them with `aws acm describe-certificate` (README \"DNS on AWS\"),",
+        "  afterwards with `pulumi stack output dns_records`. The HTTPS listener waits for the certificate.",
+        "",
+    ]
+
+
 def text(cfg: Any, inventory: Any, violations: list[dict[str, Any]], problems: list[Any], out: Path) -> str:
     lines = [
         f"prodkit plan: app {cfg.app.name}, cloud {cfg.cloud.value}, profile {cfg.profile.name}, stack {cfg.stack}",
@@ -188,6 +212,7 @@ def text(cfg: Any, inventory: Any, violations: list[dict[str, Any]], problems: l
         lines.append(f"Manifests: {out / 'manifests'} " + ("all strictly valid" if not problems else f"{len(problems)} problem(s)"))
         for p in problems:
             lines.append(f"  {p}")
+    lines.extend(dns_section(inventory))
     lines.append(f"Diagram: {out / 'architecture.md'}")
     lines.append("")
     lines.extend(before_deploying(cfg))

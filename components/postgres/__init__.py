@@ -2,7 +2,7 @@
 
 | cloud | implementation | high_availability means | TLS | backups | extensions (pgvector) |
 |---|---|---|---|---|---|
-| aws | RDS PostgreSQL, gp3 with storage autoscaling, KMS, isolated subnets, managed master password | Multi-AZ standby | parameter group `rds.force_ssl=1` | automated + PITR (`backup_retention_days`), final snapshot, AWS Backup copies | `CREATE EXTENSION vector` by the app/migration (RDS ships it) |
+| aws | RDS PostgreSQL, gp3 with storage autoscaling, KMS, isolated subnets, managed master password; the app role `<username>_app` created during `pulumi up` by a bootstrap Lambda | Multi-AZ standby | parameter group `rds.force_ssl=1` (never overridable) | automated + PITR (`backup_retention_days`), final snapshot, AWS Backup copies | created by the bootstrap Lambda as the master user |
 | gcp | Cloud SQL, private IP only | REGIONAL | `ssl_mode` ENCRYPTED_ONLY | backups + PITR | built in |
 | azure | PostgreSQL Flexible Server, VNet-injected | ZoneRedundant HA | `require_secure_transport` | retention + geo-redundant backup | `azure.extensions` allow-lists VECTOR |
 | kubernetes | CloudNativePG `Cluster` (operator-managed, in-cluster), `standard` image pinned to a minor release, generated credentials Secret | 3 instances (1 primary, 2 replicas, PodDisruptionBudget) | server TLS by the operator, `hostssl` only | Barman Cloud plugin: `ObjectStore` (bucket, retention) as WAL archiver; ScheduledBackup `method: plugin` (BackupSchedule) | created at bootstrap (`postInitApplicationSQL`) |
@@ -57,6 +57,9 @@ class AwsPostgresOptions:
     """Performance Insights retention (7 is free). Default: 7."""
     monitoring_interval_seconds: int = 60
     """Enhanced monitoring interval (0 disables). Default: 60 s."""
+    log_retention_days: int = 30
+    """Retention of the RDS log exports (``postgresql``, ``upgrade``) and the bootstrap function's logs, one of
+    CloudWatch's allowed values. Default: 30 days; the stack passes the profile's log retention."""
 
 
 @dataclass(frozen=True, kw_only=True)

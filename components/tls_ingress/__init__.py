@@ -3,7 +3,7 @@ timeouts and rate limits.
 
 | cloud | implementation | certificate | rate limiting | streaming (SSE) routes |
 |---|---|---|---|---|
-| aws | internet-facing ALB in public subnets, HTTPS listener (TLS 1.3/1.2 policy), HTTP listener redirecting 301, listener rules per route, access logs to an encrypted bucket | ACM with DNS validation | WAFv2 rate-based rule + AWS managed rule groups | idle timeout covers the longest route |
+| aws | internet-facing IPv4 ALB in public subnets, HTTPS listener (TLS 1.3/1.2 policy), HTTP listener redirecting 301, listener rules per route, access logs to an SSE-S3 bucket (the only encryption ALB log delivery supports) | ACM with DNS validation: records + A alias in Route 53 with `hosted_zone_id`, else exported for the user to create | WAFv2 rate-based rule per route (counted by the most specific route only) + AWS managed rule groups | idle timeout covers the longest route |
 | gcp | global external HTTPS LB, serverless NEGs, URL map | Google-managed | Cloud Armor rate limiting | backend timeout per service |
 | azure | Container Apps ingress (HTTPS only); Front Door + WAF where rate limiting is asked | managed certificate | Front Door WAF rate rule | - |
 | kubernetes | Gateway API on Envoy Gateway: a Gateway per stack (HTTPS listener + an HTTP listener whose only route redirects 301) or HTTPRoutes on a shared Gateway; one HTTPRoute per route with timeouts and security headers as a standard filter; Envoy Gateway policies for rate limits, CORS, TLS 1.2 minimum, body size | cert-manager gateway-shim (`cert-manager.io/cluster-issuer` on the Gateway), ACME HTTP-01 through the Gateway | Envoy Gateway local rate limit per client IP and route (429), per Envoy replica | Envoy streams responses; no request buffering, no total timeout, idle timeout = the route's timeout |
@@ -74,7 +74,8 @@ class AwsIngressOptions:
     """AWS-only settings of TlsIngress (ALB)."""
 
     hosted_zone_id: str | None = None
-    """Route 53 zone for DNS validation and the alias record. Default: none (validation records are exported)."""
+    """Route 53 zone for DNS validation and the A alias record. Default: none (the records to create by hand are
+    exported as `dns_records`)."""
     ssl_policy: str = "ELBSecurityPolicy-TLS13-1-2-2021-06"
     """HTTPS listener security policy. Default: "ELBSecurityPolicy-TLS13-1-2-2021-06"."""
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from components._core.units import size_mib
 from components.backup_schedule import AwsBackupOptions
+from components.postgres import AwsPostgresOptions
 from components.tls_ingress import AwsIngressOptions
 from components.web_service import AwsWebServiceOptions
 
@@ -29,6 +30,9 @@ class AwsTarget(Target):
             task_memory_mib=size_mib("aws.task_memory", a.task_memory) if a and a.task_memory else None,
         )}
 
+    def postgres(self, cfg: Any) -> dict[str, Any]:
+        return {"aws": AwsPostgresOptions(log_retention_days=cfg.profile.log_retention_days)}
+
     def ingress(self, cfg: Any) -> dict[str, Any]:
         return {"aws": AwsIngressOptions(hosted_zone_id=cfg.hosted_zone_id or None)}
 
@@ -43,6 +47,14 @@ class AwsTarget(Target):
             from components.web_service._aws import attach_unrouted
 
             attach_unrouted()  # every public service is routed, so normally nothing is left; never leave one waiting
+
+    def exports(self, cfg: Any, comp: Any) -> dict[str, Any]:
+        ingress = comp.components.get("ingress")
+        if ingress is None:
+            return {}
+        # Without prodkit:hostedZoneId the user creates these at their DNS provider (README "DNS on AWS"):
+        # the certificate's validation CNAME and the domain -> load balancer record. Empty with a zone.
+        return {"dns_records": ingress.handle.dns_records}
 
 
 TARGET = AwsTarget()
