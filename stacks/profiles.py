@@ -49,6 +49,8 @@ class Profile:
     """Kubernetes: install ingress-nginx, cert-manager, CloudNativePG, KEDA, Prometheus Operator CRDs as pinned Helm releases."""
     enforce_policies: bool
     """Policy violations are mandatory (fail the plan) rather than advisory."""
+    customer_managed_keys: bool = False
+    """GCP: encrypt Cloud SQL, Memorystore and buckets with a Cloud KMS key of the stack (AWS always does)."""
 
 
 PROFILES: Mapping[str, Profile] = {
@@ -62,7 +64,7 @@ PROFILES: Mapping[str, Profile] = {
         name="prod", zones=3, nat_per_zone=True, high_availability=True, deletion_protection=True,
         min_backup_retention_days=30, max_backup_retention_days=35, log_retention_days=90, waf_mode="block",
         alarms=True, max_replicas=None, spot_weight=0, exec_enabled=False, postgres_size=None,
-        install_addons=False, enforce_policies=True,
+        install_addons=False, enforce_policies=True, customer_managed_keys=True,
     ),
 }
 

@@ -3,7 +3,7 @@
 | cloud | implementation | high_availability means | TLS | backups | extensions (pgvector) |
 |---|---|---|---|---|---|
 | aws | RDS PostgreSQL, gp3 with storage autoscaling, KMS, isolated subnets, managed master password | Multi-AZ standby | parameter group `rds.force_ssl=1` | automated + PITR (`backup_retention_days`), final snapshot, AWS Backup copies | `CREATE EXTENSION vector` by the app/migration (RDS ships it) |
-| gcp | Cloud SQL, private IP only | REGIONAL | `ssl_mode` ENCRYPTED_ONLY | backups + PITR | built in |
+| gcp | Cloud SQL for PostgreSQL (Enterprise), private IP only (`ipv4_enabled` false, private services access), Query Insights, CMEK with `customer_managed_keys`, app user password in Secret Manager | REGIONAL | `ssl_mode` ENCRYPTED_ONLY | automated backups (start time, retained count) + PITR (transaction-log retention), deletion protection (provider + API) | `CREATE EXTENSION vector` by the app/migration (Cloud SQL ships it) |
 | azure | PostgreSQL Flexible Server, VNet-injected | ZoneRedundant HA | `require_secure_transport` | retention + geo-redundant backup | `azure.extensions` allow-lists VECTOR |
 | kubernetes | CloudNativePG `Cluster` (operator-managed, in-cluster), pgvector image, generated credentials Secret | 3 instances (1 primary, 2 replicas) | server TLS by the operator, `hostssl` only | ScheduledBackup (BackupSchedule) to object storage | created at bootstrap (`postInitApplicationSQL`) |
 """
@@ -49,6 +49,17 @@ class AwsPostgresOptions:
     """Performance Insights retention (7 is free). Default: 7."""
     monitoring_interval_seconds: int = 60
     """Enhanced monitoring interval (0 disables). Default: 60 s."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class GcpPostgresOptions:
+    """GCP-only settings of ManagedPostgres (Cloud SQL)."""
+
+    tier: str | None = None
+    """Cloud SQL machine tier. Default: derived from `size` (small=db-custom-2-7680, medium=db-custom-4-15360,
+    large=db-custom-8-30720, xlarge=db-custom-16-61440)."""
+    query_insights: bool = True
+    """Query Insights (query plans, client addresses off). Default: on."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,6 +116,8 @@ class ManagedPostgresArgs:
     """AWS-only options. Default: AwsPostgresOptions() on AWS; an error on other clouds."""
     kubernetes: KubernetesPostgresOptions | None = None
     """Kubernetes-only options. Default: KubernetesPostgresOptions() on Kubernetes; an error on other clouds."""
+    gcp: GcpPostgresOptions | None = None
+    """GCP-only options. Default: GcpPostgresOptions() on GCP; an error on other clouds."""
 
     def __post_init__(self) -> None:
         if str(self.version) not in ("14", "15", "16", "17"):
