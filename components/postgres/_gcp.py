@@ -124,7 +124,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         f"{name}-database", name=args.database, instance=instance.name,
         deletion_policy="ABANDON" if protect else "DELETE", opts=child,
     )
-    password = random.RandomPassword(f"{name}-password", length=40, special=False, opts=child)  # URL-safe
+    password = random.RandomPassword(f"{name}-app-password", length=40, special=False, opts=child)  # URL-safe
     gcp.sql.User(
         f"{name}-user", name=args.username, instance=instance.name, password=password.result, type="BUILT_IN",
         deletion_policy="ABANDON" if protect else None, opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[database])),

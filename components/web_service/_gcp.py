@@ -11,8 +11,8 @@ What it creates, per service:
 * ``{name}-service``: Cloud Run v2, second-generation execution environment, CPU/memory from the limits rounded
   up to a combination Cloud Run accepts (explicit ``gcp.cpu``/``gcp.memory_mib`` are checked strictly),
   ``gcp.concurrency`` requests per instance, the request timeout (``request_timeout_seconds``, Cloud Run allows
-  up to 3600 s), startup probe (the spec's startup probe, else its readiness probe) and liveness probe on the
-  health path, Direct VPC egress on the Network's subnet with **all** traffic through the VPC (so the firewall's
+  up to 3600 s), startup probe (the spec's startup probe, else its readiness probe allowed the liveness probe's initial delay
+  to pass) and liveness probe on the health path, Direct VPC egress on the Network's subnet with **all** traffic through the VPC (so the firewall's
   default deny applies and internal calls stay internal; tag ``internet-egress`` when ``internet_egress``), and
   ``deletion_protection`` from the Args;
 * ingress: ``INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER`` for ``public`` services (reached only through TlsIngress's
@@ -192,6 +192,19 @@ def _probe(probe: Any, port: int, startup: bool) -> dict[str, Any]:
     }
 
 
+def _startup_probe(probes: Any, port: int) -> dict[str, Any]:
+    """The spec's startup probe; without one, the readiness probe given as long as the liveness probe's initial delay
+    to first succeed (Cloud Run starts liveness checks only after the startup probe passed, so the startup window
+    must cover the boot time the liveness delay stands for). Cloud Run caps the window at 240 s."""
+    if probes.startup is not None:
+        return _probe(probes.startup, port, startup=True)
+    ready = _probe(probes.readiness, port, startup=True)
+    boot = probes.liveness.initial_delay_seconds
+    ready["failure_threshold"] = min(max(probes.readiness.failure_threshold, -(-boot // ready["period_seconds"]) + probes.readiness.failure_threshold),
+                                     max(1, (240 - ready["initial_delay_seconds"]) // ready["period_seconds"]))
+    return ready
+
+
 def secret(name: str, role: str, platform: Platform, value: pulumi.Input[str], labels: dict[str, str],
            child: pulumi.ResourceOptions) -> gcp.secretmanager.Secret:
     """A Secret Manager secret (replicated in the stack's region) holding `value`."""
@@ -285,7 +298,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         "ports": {"name": "http1", "container_port": port},
         "resources": {"limits": {"cpu": cpu, "memory": f"{memory}Mi"}, "cpu_idle": not opts.cpu_always_allocated, "startup_cpu_boost": True},
         "envs": envs,
-        "startup_probe": _probe(probes.startup or probes.readiness, port, startup=True),
+        "startup_probe": _startup_probe(probes, port),
         "liveness_probe": _probe(probes.liveness, port, startup=False),
         "volume_mounts": mounts or None,
     }

@@ -34,6 +34,11 @@ class GcpTarget(Target):
             memory_mib=size_mib(f"services.{name}.gcp.memory", g.memory) if g.memory else None,
         )}
 
+    def autoscaler(self, cfg: Any, spec: Any) -> dict[str, Any]:
+        # Passed through so that the GCP backend refuses it by name (Cloud Run scales on concurrency instead)
+        # rather than dropping it silently.
+        return {"requests_per_target": spec.requests_per_target}
+
     def backups(self, cfg: Any) -> dict[str, Any]:
         return {"gcp": GcpBackupOptions(project=cfg.project)}
 
