@@ -1,7 +1,7 @@
 """Benchmark `prodkit plan`: whole-process wall time and peak RSS per app x profile x cloud, plus a synthetic
 app with 100 services. A script, not a timed test: run it on a quiet machine and paste the table.
 
-    .venv/bin/python scripts/benchmark.py [--runs 3] [--clouds kubernetes,aws] [--services 100]
+    .venv/bin/python scripts/benchmark.py [--runs 3] [--clouds kubernetes,aws,gcp] [--services 100]
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ("compyle", "autopr", "copilot", "chat", "arches")
+#: Config a cloud needs beside the shared stack files.
+CLOUD_CONFIG = {"gcp": ["gcp:project=acme-prodkit", "prodkit:region=us-central1"]}
 
 
 def run_once(args: list[str]) -> tuple[float, float, int]:
@@ -53,7 +55,7 @@ def synthetic_spec(n: int, path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--clouds", default="kubernetes,aws")
+    parser.add_argument("--clouds", default="kubernetes,aws,gcp")
     parser.add_argument("--services", type=int, default=100)
     opts = parser.parse_args()
     out = Path(tempfile.mkdtemp(prefix="prodkit-bench-"))
@@ -66,6 +68,8 @@ def main() -> None:
         stack = "prod" if profile == "prod" else "staging"
         args = ["plan", "--stack", stack, "-c", f"prodkit:app={app}", "-c", f"prodkit:profile={profile}",
                 "-c", f"prodkit:cloud={cloud}", "--out", str(out / "o"), "--format", "json"]
+        for item in CLOUD_CONFIG.get(cloud, []):
+            args += ["-c", item]
         results = [run_once(args) for _ in range(opts.runs)]
         walls = [r[0] for r in results]
         label = app if app in APPS else f"synthetic-{opts.services}"

@@ -42,7 +42,27 @@ KEYS: Mapping[str, str] = {
     "vpcCidr": "VPC CIDR (AWS), default 10.0.0.0/16",
     "backupCopyRegion": "region receiving copies of AWS Backup recovery points",
     "monitoringLabels": "map of labels on ServiceMonitors/PodMonitors/PrometheusRules that Prometheus selects (Kubernetes; default release: kube-prometheus-stack)",
+    "project": "GCP project id (or the provider's gcp:project)",
 }
+
+_GCP_PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+_GCP_REGION = re.compile(r"^[a-z]+(-[a-z]+)+[0-9]{1,2}$")
+
+
+def gcp_project(value: Any, key: str) -> str:
+    """A GCP project id: 6-30 characters, lowercase letters, digits and '-', starting with a letter."""
+    text = str(value or "")
+    if not _GCP_PROJECT.match(text) or "--" in text or "google" in text:
+        raise InputError(key, value, "allowed: a GCP project id of 6-30 lowercase letters, digits and '-', starting with a letter and not ending with '-' (e.g. 'acme-autopr-prod')")
+    return text
+
+
+def gcp_region(value: Any, key: str) -> str:
+    """A GCP region such as 'us-central1' or 'europe-west4' (not an AWS-style 'us-east-1' or a zone 'us-central1-a')."""
+    text = str(value or "")
+    if not _GCP_REGION.match(text):
+        raise InputError(key, value, "allowed: a GCP region such as 'us-central1', 'europe-west4' or 'asia-northeast1' (a region, not a zone)")
+    return text
 
 
 @dataclass(frozen=True)
@@ -65,6 +85,8 @@ class StackConfig:
     backup_copy_region: str = ""
     monitoring_labels: Mapping[str, str] | None = None
     """Labels the cluster's Prometheus selects monitors and rules by; None keeps the Kubernetes default."""
+    project: str = ""
+    """GCP project id (GCP stacks only)."""
     secrets: Mapping[str, Any] = field(default_factory=dict)
     """Secret name -> value (an Output in the real program, a placeholder offline)."""
 
@@ -135,15 +157,29 @@ def resolve(stack: str, raw: Mapping[str, Any], secret_values: Mapping[str, Any]
             f"the {app.name} app requires this secret ({app.secrets[name].description or 'see the app spec'})",
             f"Set it with `pulumi config set --secret prodkit:{name} <value> --stack {stack}`.",
         )
+    project, region = "", str(values.get("region") or "")
+    if cloud == Cloud.GCP:
+        key = "prodkit:project" if values.get("project") else "gcp:project"
+        if not (values.get("project") or raw.get("gcp:project")):
+            raise InputError("prodkit:project", None, f"a GCP stack needs its project id; set it with `pulumi config set gcp:project <id> --stack {stack}`")
+        project = gcp_project(values.get("project") or raw.get("gcp:project"), key)
+        key = "prodkit:region" if region else "gcp:region"
+        region = region or str(raw.get("gcp:region") or "")
+        if not region:
+            raise InputError("prodkit:region", None, f"a GCP stack needs a region; set it with `pulumi config set gcp:region us-central1 --stack {stack}`")
+        gcp_region(region, key)
+    elif values.get("project"):
+        raise InputError("prodkit:project", values["project"], f"applies to cloud gcp only; this stack's cloud is {cloud.value}")
     return StackConfig(
         stack=stack, app=app, app_ref=str(values["app"]), cloud=cloud, profile=profile, domain=domain,
-        region=str(values.get("region") or ""), namespace=str(values.get("namespace") or ""),
+        region=region, namespace=str(values.get("namespace") or ""),
         image_tags=dict(tags), alert_emails=tuple(emails), backup_bucket=str(values.get("backupBucket") or ""),
         backup_endpoint=str(values.get("backupEndpoint") or ""),
         cluster_issuer=str(values.get("clusterIssuer") or "letsencrypt-prod"),
         hosted_zone_id=str(values.get("hostedZoneId") or ""), vpc_cidr=str(values.get("vpcCidr") or "10.0.0.0/16"),
         backup_copy_region=str(values.get("backupCopyRegion") or ""),
         monitoring_labels=_labels("prodkit:monitoringLabels", values.get("monitoringLabels")),
+        project=project,
         secrets=dict(secret_values),
     )
 

@@ -140,12 +140,25 @@ class Recorder(pulumi.runtime.Mocks):
             if "name" not in meta:
                 meta["name"] = f"{name}-{rid[3:11]}"
                 computed["metadata"] = meta
+        elif typ.startswith("gcp:"):
+            project = inputs.get("project") or "mock-project"
+            for key, value in _GCP_COMPUTED.items():
+                if typ.endswith(key):
+                    for k, v in value(name, inputs, project, self).items():
+                        if k not in inputs:
+                            computed[k] = v
         elif typ.startswith("random:"):
             computed["result"] = inputs.get("result") or _fake("random", name)
         return rid, computed
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         token = args.token
+        if token == "gcp:organizations/getClientConfig:getClientConfig":
+            return {"project": "mock-project", "region": self.region, "zone": f"{self.region}-a", "accessToken": "", "id": "mock-project"}
+        if token == "gcp:storage/getProjectServiceAccount:getProjectServiceAccount":
+            return {"emailAddress": "service-123456789@gs-project-accounts.iam.gserviceaccount.com", "member": "serviceAccount:service-123456789@gs-project-accounts.iam.gserviceaccount.com", "id": "gcs"}
+        if token == "gcp:storage/getTransferProjectServiceAccount:getTransferProjectServiceAccount":
+            return {"email": "project-123456789@storage-transfer-service.iam.gserviceaccount.com", "member": "serviceAccount:project-123456789@storage-transfer-service.iam.gserviceaccount.com", "id": "sts"}
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             zones = [f"{self.region}{z}" for z in "abc"]
             return {"names": zones, "zoneIds": [f"use1-az{i}" for i in range(1, 4)], "id": self.region}
@@ -182,6 +195,48 @@ _AWS_COMPUTED: dict[str, Callable[[str, Recorder], dict[str, Any]]] = {
     "rds/proxy:Proxy": lambda n, r: {"endpoint": f"{n}.proxy-abc.{r.region}.rds.amazonaws.com"},
     "ec2/vpcEndpoint:VpcEndpoint": lambda n, r: {"prefixListId": "pl-63a5400a"},
     "route53/record:Record": lambda n, r: {"fqdn": f"{n}.zone.example."},
+}
+
+
+def _gcp_name(inputs: dict[str, Any], name: str) -> str:
+    return str(inputs.get("name") or name)
+
+
+#: GCP provider-computed fields the programs read (pulumi-gcp 10.x output names, camelCase on the wire).
+_GCP_COMPUTED: dict[str, Callable[[str, dict[str, Any], str, Recorder], dict[str, Any]]] = {
+    "cloudrunv2/service:Service": lambda n, i, p, r: {
+        "uri": f"https://{_gcp_name(i, n)}-{_fake('h', n)[2:12]}-uc.a.run.app",
+        "uid": _fake("uid", n),
+    },
+    "sql/databaseInstance:DatabaseInstance": lambda n, i, p, r: {
+        "privateIpAddress": "10.0.128.3",
+        "connectionName": f"{p}:{i.get('region') or r.region}:{_gcp_name(i, n)}",
+        "serviceAccountEmailAddress": f"p123456789-{_fake('sa', n)[3:9]}@gcp-sa-cloud-sql.iam.gserviceaccount.com",
+        "selfLink": f"https://sqladmin.googleapis.com/sql/v1beta4/projects/{p}/instances/{_gcp_name(i, n)}",
+    },
+    "redis/instance:Instance": lambda n, i, p, r: {
+        "host": "10.0.128.12",
+        "port": 6378 if i.get("transitEncryptionMode") == "SERVER_AUTHENTICATION" else 6379,
+        "authString": _fake("auth", n),
+        "serverCaCerts": [{"cert": "-----BEGIN CERTIFICATE-----\nMOCK\n-----END CERTIFICATE-----\n", "serialNumber": "0"}],
+    },
+    "compute/globalAddress:GlobalAddress": lambda n, i, p, r: {
+        "address": i.get("address") or "203.0.113.10",
+        "selfLink": f"https://www.googleapis.com/compute/v1/projects/{p}/global/addresses/{_gcp_name(i, n)}",
+    },
+    "serviceaccount/account:Account": lambda n, i, p, r: {
+        "email": f"{i.get('accountId') or n}@{p}.iam.gserviceaccount.com",
+        "member": f"serviceAccount:{i.get('accountId') or n}@{p}.iam.gserviceaccount.com",
+    },
+    "projects/serviceIdentity:ServiceIdentity": lambda n, i, p, r: {
+        "email": f"service-123456789@gcp-sa-{str(i.get('service', 'x')).split('.')[0]}.iam.gserviceaccount.com",
+    },
+    "secretmanager/secret:Secret": lambda n, i, p, r: {"name": f"projects/{p}/secrets/{i.get('secretId') or n}"},
+    "kms/keyRing:KeyRing": lambda n, i, p, r: {},
+    "compute/network:Network": lambda n, i, p, r: {"selfLink": f"https://www.googleapis.com/compute/v1/projects/{p}/global/networks/{_gcp_name(i, n)}"},
+    "compute/subnetwork:Subnetwork": lambda n, i, p, r: {"selfLink": f"https://www.googleapis.com/compute/v1/projects/{p}/regions/{r.region}/subnetworks/{_gcp_name(i, n)}"},
+    "monitoring/notificationChannel:NotificationChannel": lambda n, i, p, r: {"name": f"projects/{p}/notificationChannels/{_fake('c', n)[2:12]}"},
+    "parametermanager/parameterVersion:ParameterVersion": lambda n, i, p, r: {"name": f"projects/{p}/locations/global/parameters/x/versions/{i.get('parameterVersionId') or 'v1'}"},
 }
 
 

@@ -52,6 +52,8 @@ class Profile:
     image_pull_policy: Literal["Always", "IfNotPresent"] = "IfNotPresent"
     """Kubernetes: imagePullPolicy of every container prodkit defines ("Always" in prod: each start re-checks the
     registry, so a pod never runs a stale or tampered cached image and pull credentials are enforced)."""
+    customer_managed_keys: bool = False
+    """GCP: encrypt Cloud SQL, Memorystore and buckets with a Cloud KMS key of the stack (AWS always does)."""
 
 
 PROFILES: Mapping[str, Profile] = {
@@ -65,7 +67,7 @@ PROFILES: Mapping[str, Profile] = {
         name="prod", zones=3, nat_per_zone=True, high_availability=True, deletion_protection=True,
         min_backup_retention_days=30, max_backup_retention_days=35, log_retention_days=90, waf_mode="block",
         alarms=True, max_replicas=None, spot_weight=0, exec_enabled=False, postgres_size=None,
-        install_addons=False, enforce_policies=True, image_pull_policy="Always",
+        install_addons=False, enforce_policies=True, image_pull_policy="Always", customer_managed_keys=True,
     ),
 }
 

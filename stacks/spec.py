@@ -98,6 +98,18 @@ class AwsServiceSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class GcpServiceSpec:
+    """GCP-only knobs of a service (ignored on other clouds)."""
+
+    concurrency: int = 80
+    """Cloud Run requests per instance, 1-1000 (seed 001: 80)."""
+    cpu: str | None = None
+    """Explicit Cloud Run CPU ("1", "2", "4", "6", "8"); default: the CPU limit rounded up."""
+    memory: str | None = None
+    """Explicit Cloud Run memory (e.g. "4Gi"); default: the memory limit rounded up."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class ServiceSpec:
     image: str
     """Repository without tag, e.g. ghcr.io/acme/api."""
@@ -119,6 +131,7 @@ class ServiceSpec:
     metrics: MetricsSpec | None = None
     autoscaling: AutoscalingSpec | None = None
     aws: AwsServiceSpec | None = None
+    gcp: GcpServiceSpec | None = None
     timeout_seconds: int | None = None
     """Longest request the service serves (calls from other services included). Default: the longest timeout of
     the routes targeting it, else 60 s."""

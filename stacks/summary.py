@@ -34,6 +34,19 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "ec2/natGateway:NatGateway": ("subnetId",),
     "cloudwatch/logGroup:LogGroup": ("retentionInDays",),
     "cloudwatch/metricAlarm:MetricAlarm": ("metricName", "threshold"),
+    "cloudrunv2/service:Service": ("ingress", "invokerIamDisabled", "deletionProtection", "template.maxInstanceRequestConcurrency", "template.timeout",
+                                   "template.scaling", "template.containers.0.image", "template.containers.0.resources.limits", "template.vpcAccess.egress"),
+    "sql/databaseInstance:DatabaseInstance": ("databaseVersion", "settings.tier", "settings.availabilityType", "settings.ipConfiguration.ipv4Enabled",
+                                              "settings.ipConfiguration.sslMode", "settings.backupConfiguration", "deletionProtection",
+                                              "settings.deletionProtectionEnabled"),
+    "redis/instance:Instance": ("tier", "memorySizeGb", "redisVersion", "authEnabled", "transitEncryptionMode", "connectMode", "persistenceConfig.persistenceMode"),
+    "compute/securityPolicy:SecurityPolicy": ("rules",),
+    "compute/sSLPolicy:SSLPolicy": ("minTlsVersion", "profile"),
+    "compute/backendService:BackendService": ("loadBalancingScheme", "logConfig.enable", "customResponseHeaders"),
+    "compute/uRLMap:URLMap": ("defaultUrlRedirect", "hostRules"),
+    "storage/bucket:Bucket": ("publicAccessPrevention", "uniformBucketLevelAccess", "retentionPolicy", "versioning"),
+    "compute/firewall:Firewall": ("direction", "priority", "denies", "allows"),
+    "cloudscheduler/job:Job": ("schedule",),
 }
 
 

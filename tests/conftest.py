@@ -14,7 +14,9 @@ if str(ROOT) not in sys.path:
 
 APPS = ("compyle", "autopr", "copilot", "chat", "arches")
 PROFILES = ("staging", "prod")
-CLOUDS = ("kubernetes", "aws")
+CLOUDS = ("kubernetes", "aws", "gcp")
+#: Config a cloud needs beside the shared stack files (GCP: a project id and a GCP region).
+CLOUD_CONFIG = {"gcp": ["gcp:project=acme-prodkit", "prodkit:region=us-central1"]}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -32,6 +34,6 @@ def planned(app: str, profile: str, cloud: str):
     from stacks import cli
 
     stack = "prod" if profile == "prod" else "staging"
-    cfg = cli.load_stack(ROOT, stack, [f"prodkit:app={app}", f"prodkit:profile={profile}", f"prodkit:cloud={cloud}"])
+    cfg = cli.load_stack(ROOT, stack, [f"prodkit:app={app}", f"prodkit:profile={profile}", f"prodkit:cloud={cloud}", *CLOUD_CONFIG.get(cloud, [])])
     inventory, composition = cli.run_plan(cfg)
     return cfg, inventory, composition

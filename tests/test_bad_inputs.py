@@ -66,8 +66,8 @@ def test_unknown_profile(project, capsys):
 
 
 def test_cloud_without_backend_is_refused_by_name(project, capsys):
-    code, err = plan(project, capsys, "prodkit:cloud=gcp")
-    assert_clear(code, err, "gcp", "no gcp backend yet", "kubernetes")
+    code, err = plan(project, capsys, "prodkit:cloud=azure")
+    assert_clear(code, err, "azure", "no azure backend yet", "kubernetes")
 
 
 def test_unknown_override_key(project, capsys):

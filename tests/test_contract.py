@@ -87,6 +87,7 @@ def test_same_outputs_on_every_cloud(app):
             for key in type(comp).OUTPUTS:
                 assert getattr(comp, key, None) is not None, f"{cloud} {name} lacks output {key}"
     assert seen["kubernetes"] == seen["aws"]
+    assert all(outputs == seen["aws"] for outputs in seen.values()), {c: v for c, v in seen.items() if v != seen["aws"]}
 
 
 @pytest.mark.parametrize("cloud", CLOUDS)

@@ -472,6 +472,11 @@ def _case_id(case: tuple) -> str:
     return f"{rule_id}|{type_.split(':')[-1]}|{'ok' if expected is None else expected[:40]}"
 
 
+import gcp_policy_cases  # noqa: E402 (GCP rules: policies/rules/gcp.py)
+
+CASES += gcp_policy_cases.CASES
+
+
 @pytest.mark.parametrize("case", CASES, ids=[_case_id(c) for c in CASES])
 def test_resource_rule(case: tuple) -> None:
     rule_id, type_, props, options, expected = case
@@ -623,6 +628,9 @@ STACK_CASES: list[tuple[str, Callable[[], list[dict]], list[tuple[str, str]]]] =
     ("vpc-flow-logs", aws_stack, []),
     ("vpc-flow-logs", lambda: aws_stack(a=drop("net-flow-log")), [("net-vpc", "no FlowLog")]),
 ]
+
+
+STACK_CASES += gcp_policy_cases.STACK_CASES
 
 
 @pytest.mark.parametrize("case", STACK_CASES, ids=[f"{c[0]}|{i}" for i, c in enumerate(STACK_CASES)])

@@ -106,6 +106,116 @@ def alb_tls_10_policy(rs):
     return r
 
 
+def _gcp(rs, type_suffix, name=None):
+    return first(rs, type_suffix, lambda r: name is None or r["name"] == name)
+
+
+def gcp_public_sql(rs):
+    r = _gcp(rs, "sql/databaseInstance:DatabaseInstance")
+    r["inputs"]["settings"]["ipConfiguration"]["ipv4Enabled"] = True
+    return r
+
+
+def gcp_sql_plaintext(rs):
+    r = _gcp(rs, "sql/databaseInstance:DatabaseInstance")
+    r["inputs"]["settings"]["ipConfiguration"]["sslMode"] = "ALLOW_UNENCRYPTED_AND_ENCRYPTED"
+    return r
+
+
+def gcp_sql_no_pitr(rs):
+    r = _gcp(rs, "sql/databaseInstance:DatabaseInstance")
+    r["inputs"]["settings"]["backupConfiguration"]["pointInTimeRecoveryEnabled"] = False
+    return r
+
+
+def gcp_sql_unprotected(rs):
+    r = _gcp(rs, "sql/databaseInstance:DatabaseInstance")
+    r["inputs"]["deletionProtection"] = False
+    return r
+
+
+def gcp_sql_not_protect(rs):
+    r = _gcp(rs, "sql/databaseInstance:DatabaseInstance")
+    r["protect"] = False
+    return r
+
+
+def gcp_sql_zonal(rs):
+    r = _gcp(rs, "sql/databaseInstance:DatabaseInstance")
+    r["inputs"]["settings"]["availabilityType"] = "ZONAL"
+    return r
+
+
+def gcp_redis_plaintext(rs):
+    r = _gcp(rs, "redis/instance:Instance")
+    r["inputs"]["transitEncryptionMode"] = "DISABLED"
+    return r
+
+
+def gcp_redis_no_auth(rs):
+    r = _gcp(rs, "redis/instance:Instance")
+    r["inputs"]["authEnabled"] = False
+    return r
+
+
+def gcp_run_ingress_all(rs):
+    r = _gcp(rs, "cloudrunv2/service:Service")
+    r["inputs"]["ingress"] = "INGRESS_TRAFFIC_ALL"
+    return r
+
+
+def gcp_run_all_users(rs):
+    svc = _gcp(rs, "cloudrunv2/service:Service")
+    r = {**copy.deepcopy(svc), "type": "gcp:cloudrunv2/serviceIamMember:ServiceIamMember", "name": "engine-public-invoker",
+         "urn": svc["urn"].rsplit("::", 2)[0] + "::gcp:cloudrunv2/serviceIamMember:ServiceIamMember::engine-public-invoker",
+         "inputs": {"name": svc["inputs"]["name"], "location": "us-central1", "role": "roles/run.invoker", "member": "allUsers"}, "protect": False}
+    rs.append(r)
+    return r
+
+
+def gcp_run_literal_key(rs):
+    r = _gcp(rs, "cloudrunv2/service:Service")
+    r["inputs"]["template"]["containers"][0]["envs"].append({"name": "ANTHROPIC_API_KEY", "value": "sk-ant-123"})
+    return r
+
+
+def gcp_armor_detached(rs):
+    r = _gcp(rs, "compute/backendService:BackendService")
+    del r["inputs"]["securityPolicy"]
+    return r
+
+
+def gcp_armor_preview(rs):
+    r = _gcp(rs, "compute/securityPolicy:SecurityPolicy")
+    for rule in r["inputs"]["rules"]:
+        if rule["action"] == "rate_based_ban":
+            rule["preview"] = True
+    return r
+
+
+def gcp_tls10(rs):
+    r = _gcp(rs, "compute/sSLPolicy:SSLPolicy")
+    r["inputs"]["minTlsVersion"] = "TLS_1_0"
+    return r
+
+
+def gcp_http_serves(rs):
+    m = _gcp(rs, "compute/uRLMap:URLMap", "ingress-redirect")
+    m["inputs"]["defaultService"] = "projects/p/global/backendServices/x"
+    return _gcp(rs, "compute/targetHttpProxy:TargetHttpProxy")
+
+
+def gcp_public_bucket(rs):
+    r = _gcp(rs, "storage/bucket:Bucket")
+    r["inputs"]["publicAccessPrevention"] = "inherited"
+    return r
+
+
+def gcp_no_deny_egress(rs):
+    rs.remove(_gcp(rs, "compute/firewall:Firewall", "network-deny-egress"))
+    return _gcp(rs, "compute/network:Network")
+
+
 MUTATIONS = [
     ("public RDS", "autopr", "aws", public_rds, "no-public-datastore"),
     ("literal API key in env", "compyle", "kubernetes", literal_api_key, "no-literal-secret-env"),
@@ -119,6 +229,23 @@ MUTATIONS = [
     ("Gateway accepting TLS 1.0", "compyle", "kubernetes", gateway_tls_10, "gateway-tls-policy"),
     ("route without HSTS", "compyle", "kubernetes", route_without_hsts, "hsts-and-security-headers"),
     ("ALB TLS 1.0 policy", "autopr", "aws", alb_tls_10_policy, "lb-tls-policy"),
+    ("GCP public Cloud SQL", "autopr", "gcp", gcp_public_sql, "gcp-cloudsql-private"),
+    ("GCP Cloud SQL plaintext", "autopr", "gcp", gcp_sql_plaintext, "gcp-cloudsql-tls"),
+    ("GCP Cloud SQL without PITR", "autopr", "gcp", gcp_sql_no_pitr, "gcp-cloudsql-backups"),
+    ("GCP Cloud SQL deletable", "autopr", "gcp", gcp_sql_unprotected, "gcp-deletion-protection"),
+    ("GCP Cloud SQL not protect", "autopr", "gcp", gcp_sql_not_protect, "gcp-stateful-protected"),
+    ("GCP Cloud SQL zonal", "autopr", "gcp", gcp_sql_zonal, "gcp-high-availability"),
+    ("GCP Redis plaintext", "autopr", "gcp", gcp_redis_plaintext, "gcp-redis-auth-tls"),
+    ("GCP Redis without AUTH", "autopr", "gcp", gcp_redis_no_auth, "gcp-redis-auth-tls"),
+    ("GCP Cloud Run ingress all", "autopr", "gcp", gcp_run_ingress_all, "gcp-cloudrun-ingress"),
+    ("GCP allUsers invoker", "autopr", "gcp", gcp_run_all_users, "gcp-cloudrun-no-public-invoker"),
+    ("GCP literal API key", "autopr", "gcp", gcp_run_literal_key, "gcp-cloudrun-secret-refs"),
+    ("GCP backend without Cloud Armor", "autopr", "gcp", gcp_armor_detached, "gcp-armor-attached"),
+    ("GCP Cloud Armor in preview", "autopr", "gcp", gcp_armor_preview, "gcp-armor-enforced"),
+    ("GCP TLS 1.0 policy", "autopr", "gcp", gcp_tls10, "gcp-ssl-policy"),
+    ("GCP HTTP map serves", "autopr", "gcp", gcp_http_serves, "gcp-http-redirect-only"),
+    ("GCP public bucket", "autopr", "gcp", gcp_public_bucket, "gcp-bucket-not-public"),
+    ("GCP VPC without deny-all egress", "autopr", "gcp", gcp_no_deny_egress, "gcp-vpc-default-deny"),
 ]
 
 

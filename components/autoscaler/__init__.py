@@ -3,7 +3,7 @@
 | cloud | implementation | queue depth |
 |---|---|---|
 | aws | Application Auto Scaling target + target-tracking policies (CPU, memory, ALB requests per target), cooldowns, scheduled actions | step scaling on a CloudWatch metric the app publishes |
-| gcp | sets min/max instances and max concurrency on the Cloud Run service | - |
+| gcp | sets min/max instances and the CPU utilisation target on the Cloud Run service (no resource of its own); concurrency is the WebService's `gcp.concurrency`; memory is not a Cloud Run scaling signal | CREMA (Cloud Run External Metrics Autoscaling, KEDA redis-lists scaler) service + its config in Parameter Manager |
 | azure | sets min/max replicas and http/cpu/KEDA rules on the Container App | KEDA redis scaler rule |
 | kubernetes | HorizontalPodAutoscaler autoscaling/v2 with behaviour (stabilization windows, policies) | KEDA ScaledObject on Redis list length (replaces the HPA: KEDA owns one) |
 """

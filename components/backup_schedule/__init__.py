@@ -3,7 +3,7 @@
 | cloud | implementation | database | volumes |
 |---|---|---|---|
 | aws | AWS Backup vault (KMS) + plan (schedule, retention, optional cross-region copy) + selection | RDS instance | EFS file systems |
-| gcp | Cloud SQL backup configuration + scheduled export to a versioned, retention-locked bucket | Cloud SQL | Filestore backups |
+| gcp | Cloud SQL automated backups (start time from the schedule, retention from the spec, set on the instance) + with `gcp.export_bucket`: a versioned, retention-locked bucket (uniform access, public access prevention) receiving scheduled exports | Cloud SQL | Storage Transfer Service job copying the volume's bucket to a retention-locked backup bucket on the schedule |
 | azure | Flexible Server retention + geo-redundancy; Data Protection backup vault for long-term copies | Flexible Server | Azure Files share snapshots |
 | kubernetes | CNPG ScheduledBackup `method: plugin` (Barman Cloud plugin) into the cluster's ObjectStore (bucket, retention); Velero Schedules for volumes | CNPG Cluster | Velero `Schedule` per volume: file-system backup (node-agent), cron, `ttl` = retention |
 """
@@ -71,6 +71,17 @@ class AwsBackupOptions:
 
 
 @dataclass(frozen=True, kw_only=True)
+class GcpBackupOptions:
+    """GCP-only settings of BackupSchedule."""
+
+    project: str | None = None
+    """Project id (Storage Transfer Service jobs, Cloud Scheduler). Default: the provider's project."""
+    export_bucket: bool = True
+    """Also export the database on the schedule to a versioned, retention-locked bucket (copies outside Cloud SQL,
+    which deletes automated backups with the instance). Default: on."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class BackupScheduleArgs:
     """Arguments of :class:`BackupSchedule`."""
 
@@ -88,6 +99,8 @@ class BackupScheduleArgs:
     """AWS-only options. Default: AwsBackupOptions() on AWS; an error on other clouds."""
     kubernetes: KubernetesBackupOptions | None = None
     """Kubernetes-only options. Default: KubernetesBackupOptions() on Kubernetes; an error on other clouds."""
+    gcp: GcpBackupOptions | None = None
+    """GCP-only options. Default: GcpBackupOptions() on GCP; an error on other clouds."""
 
     def __post_init__(self) -> None:
         cron("backups.database.schedule", self.schedule)

@@ -3,7 +3,7 @@
 | cloud | implementation | alerts |
 |---|---|---|
 | aws | CloudWatch alarms per service (CPU, memory, ALB 5xx rate, p95 target response time) and per data store (RDS CPU, free storage, Redis memory) to an SNS topic | SNS email subscriptions |
-| gcp | Cloud Monitoring alert policies + notification channels | email channels |
+| gcp | Cloud Monitoring alert policies per service (5xx ratio, p95 latency, instances at max) and per data store (Cloud SQL CPU and disk, Redis memory) | email notification channels |
 | azure | Azure Monitor metric alerts + action group | action group emails |
 | kubernetes | ServiceMonitor per service exposing metrics, PrometheusRule with HighErrorRate / HighLatency / HighMemoryUsage / HighCpu, labelled for the cluster's Prometheus selectors (default `release: kube-prometheus-stack`) | Alertmanager routes (cluster-wide) |
 """

@@ -3,7 +3,7 @@
 | cloud | implementation | isolation | egress |
 |---|---|---|---|
 | aws | VPC over `zones` AZs: public (ALB, NAT), private (tasks) and isolated (RDS, ElastiCache) subnets, DB/cache subnet groups, flow logs, default SG stripped, S3 gateway endpoint | security groups per component, opened by links | NAT gateway: one (staging) or one per AZ (`nat_per_zone`) |
-| gcp | VPC + subnet, private service access range, Direct VPC egress, Cloud NAT | firewall rules by service account | Cloud NAT |
+| gcp | custom-mode VPC + regional subnet (Private Google Access, flow logs to a log bucket with the retention), private services access range + peering (Cloud SQL, Memorystore), Cloud DNS private zone `run.app` for internal service calls, Cloud KMS key with `customer_managed_keys` | firewall: deny all ingress and egress, allows for the private services range, Google's private API range, and HTTPS out for `internet-egress`-tagged services | Cloud Router + Cloud NAT (with `gcp.nat`) |
 | azure | VNet with delegated subnets (Container Apps, PostgreSQL), private DNS zones, private endpoint subnet | NSGs | NAT gateway |
 | kubernetes | Namespace labelled Pod Security `restricted`, default-deny ingress+egress NetworkPolicy, DNS egress, ResourceQuota/LimitRange | NetworkPolicies opened by links and by the ingress controller allow | per-service internet egress policy (`internet_egress`) |
 """
@@ -33,6 +33,19 @@ class KubernetesNetworkOptions:
 
 
 @dataclass(frozen=True, kw_only=True)
+class GcpNetworkOptions:
+    """GCP-only settings of the Network."""
+
+    project: str | None = None
+    """Project id holding the network (flow-log bucket, sink). Default: the provider's project."""
+    nat: bool = True
+    """Cloud Router + Cloud NAT for services with `internet_egress`. Default: on (the stack decides from the spec)."""
+    customer_managed_keys: bool = False
+    """Create a Cloud KMS key ring + key (90-day rotation) that Cloud SQL, Memorystore and buckets encrypt with.
+    Default: off (Google-managed keys)."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class NetworkArgs:
     """Arguments of :class:`Network`."""
 
@@ -47,6 +60,8 @@ class NetworkArgs:
     """Retention of VPC flow logs. Default: 30 days."""
     kubernetes: KubernetesNetworkOptions | None = None
     """Kubernetes-only options. Default: KubernetesNetworkOptions() on Kubernetes; an error on other clouds."""
+    gcp: GcpNetworkOptions | None = None
+    """GCP-only options. Default: GcpNetworkOptions() on GCP; an error on other clouds."""
 
     def __post_init__(self) -> None:
         try:

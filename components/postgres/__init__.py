@@ -3,7 +3,7 @@
 | cloud | implementation | high_availability means | TLS | backups | extensions (pgvector) |
 |---|---|---|---|---|---|
 | aws | RDS PostgreSQL, gp3 with storage autoscaling, KMS, isolated subnets, managed master password; the app role `<username>_app` created during `pulumi up` by a bootstrap Lambda | Multi-AZ standby | parameter group `rds.force_ssl=1` (never overridable) | automated + PITR (`backup_retention_days`), final snapshot, AWS Backup copies | created by the bootstrap Lambda as the master user |
-| gcp | Cloud SQL, private IP only | REGIONAL | `ssl_mode` ENCRYPTED_ONLY | backups + PITR | built in |
+| gcp | Cloud SQL for PostgreSQL (Enterprise), private IP only (`ipv4_enabled` false, private services access), Query Insights, CMEK with `customer_managed_keys`, app user password in Secret Manager | REGIONAL | `ssl_mode` ENCRYPTED_ONLY | automated backups (start time, retained count) + PITR (transaction-log retention), deletion protection (provider + API) | `CREATE EXTENSION vector` by the app/migration (Cloud SQL ships it) |
 | azure | PostgreSQL Flexible Server, VNet-injected | ZoneRedundant HA | `require_secure_transport` | retention + geo-redundant backup | `azure.extensions` allow-lists VECTOR |
 | kubernetes | CloudNativePG `Cluster` (operator-managed, in-cluster), `standard` image pinned to a minor release, generated credentials Secret | 3 instances (1 primary, 2 replicas, PodDisruptionBudget) | server TLS by the operator, `hostssl` only | Barman Cloud plugin: `ObjectStore` (bucket, retention) as WAL archiver; ScheduledBackup `method: plugin` (BackupSchedule) | created at bootstrap (`postInitApplicationSQL`) |
 """
@@ -60,6 +60,17 @@ class AwsPostgresOptions:
     log_retention_days: int = 30
     """Retention of the RDS log exports (``postgresql``, ``upgrade``) and the bootstrap function's logs, one of
     CloudWatch's allowed values. Default: 30 days; the stack passes the profile's log retention."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class GcpPostgresOptions:
+    """GCP-only settings of ManagedPostgres (Cloud SQL)."""
+
+    tier: str | None = None
+    """Cloud SQL machine tier. Default: derived from `size` (small=db-custom-2-7680, medium=db-custom-4-15360,
+    large=db-custom-8-30720, xlarge=db-custom-16-61440)."""
+    query_insights: bool = True
+    """Query Insights (query plans, client addresses off). Default: on."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,6 +147,8 @@ class ManagedPostgresArgs:
     """AWS-only options. Default: AwsPostgresOptions() on AWS; an error on other clouds."""
     kubernetes: KubernetesPostgresOptions | None = None
     """Kubernetes-only options. Default: KubernetesPostgresOptions() on Kubernetes; an error on other clouds."""
+    gcp: GcpPostgresOptions | None = None
+    """GCP-only options. Default: GcpPostgresOptions() on GCP; an error on other clouds."""
 
     def __post_init__(self) -> None:
         if str(self.version) not in ("14", "15", "16", "17"):

@@ -3,7 +3,7 @@
 | cloud | implementation | high_availability means | TLS / AUTH | persistence |
 |---|---|---|---|---|
 | aws | ElastiCache replication group (Redis 7 / Valkey), KMS at rest | 2+ nodes, automatic failover, Multi-AZ | `transit_encryption_enabled`, AUTH token in Secrets Manager | daily snapshots (`snapshot_retention_days`) |
-| gcp | Memorystore | STANDARD_HA | transit encryption, AUTH | RDB snapshots |
+| gcp | Memorystore for Redis 7 over private services access, CMEK with `customer_managed_keys` | STANDARD_HA (BASIC otherwise) | transit encryption SERVER_AUTHENTICATION (port 6378, server CA in the URL secret), AUTH on | RDB snapshots every 12 h |
 | azure | Azure Managed Redis (Azure Cache for Redis is being retired), private endpoint | HA on | TLS 1.2+, access keys in Key Vault | RDB |
 | kubernetes | StatefulSet on the official `redis:7.4` image (patched), PVC, hardened pod (uid 10999) | Sentinel (3 sentinels, 1 primary + 2 replicas) behind HAProxy, all over TLS | TLS only (`port 0`, cert-manager namespaced CA, `rediss://`, CA mounted in linked services), `requirepass` from a generated Secret | AOF `appendfsync everysec` |
 """
@@ -29,6 +29,17 @@ class AwsRedisOptions:
     """Cache node type. Default: the smallest cache.t4g/m7g type whose memory holds `memory_mib`."""
     engine: str = "redis"
     """"redis" or "valkey". Default: "redis"."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class GcpRedisOptions:
+    """GCP-only settings of ManagedRedis (Memorystore for Redis)."""
+
+    memory_size_gb: int | None = None
+    """Instance capacity in GB (BASIC and STANDARD_HA: 1-300; 5+ with read replicas). Default: `memory_mib`
+    plus 25 % headroom for replication and snapshots, rounded up to whole GB."""
+    read_replicas: int = 0
+    """Read replicas of a STANDARD_HA instance (0-5; needs 5 GB or more). Default: 0 (the failover replica only)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,6 +86,8 @@ class ManagedRedisArgs:
     """AWS-only options. Default: AwsRedisOptions() on AWS; an error on other clouds."""
     kubernetes: KubernetesRedisOptions | None = None
     """Kubernetes-only options. Default: KubernetesRedisOptions() on Kubernetes; an error on other clouds."""
+    gcp: GcpRedisOptions | None = None
+    """GCP-only options. Default: GcpRedisOptions() on GCP; an error on other clouds."""
 
     def __post_init__(self) -> None:
         if str(self.version) not in ("7",):

@@ -4,7 +4,7 @@ timeouts and rate limits.
 | cloud | implementation | certificate | rate limiting | streaming (SSE) routes |
 |---|---|---|---|---|
 | aws | internet-facing IPv4 ALB in public subnets, HTTPS listener (TLS 1.3/1.2 policy), HTTP listener redirecting 301, listener rules per route, access logs to an SSE-S3 bucket (the only encryption ALB log delivery supports) | ACM with DNS validation: records + A alias in Route 53 with `hosted_zone_id`, else exported for the user to create | WAFv2 rate-based rule per route (counted by the most specific route only) + AWS managed rule groups | idle timeout covers the longest route |
-| gcp | global external HTTPS LB, serverless NEGs, URL map | Google-managed | Cloud Armor rate limiting | backend timeout per service |
+| gcp | global external Application Load Balancer (EXTERNAL_MANAGED): global address, serverless NEG + logged backend service per routed service, URL map with the path rules, HTTPS proxy with an SSL policy (TLS 1.2+, MODERN/RESTRICTED), HTTP proxy + URL map that only redirect; HSTS/security headers and CORS as custom response headers | Google-managed (`ManagedSslCertificate`) | Cloud Armor policy on every backend: rate-based ban per route (preview in count mode), preconfigured OWASP rules | Cloud Run request timeout = the service's longest route (serverless backends take no LB timeout) |
 | azure | Container Apps ingress (HTTPS only); Front Door + WAF where rate limiting is asked | managed certificate | Front Door WAF rate rule | - |
 | kubernetes | Gateway API on Envoy Gateway: a Gateway per stack (HTTPS listener + an HTTP listener whose only route redirects 301) or HTTPRoutes on a shared Gateway; one HTTPRoute per route with timeouts and security headers as a standard filter; Envoy Gateway policies for rate limits, CORS, TLS 1.2 minimum, body size | cert-manager gateway-shim (`cert-manager.io/cluster-issuer` on the Gateway), ACME HTTP-01 through the Gateway | Envoy Gateway local rate limit per client IP and route (429), per Envoy replica | Envoy streams responses; no request buffering, no total timeout, idle timeout = the route's timeout |
 """
@@ -107,6 +107,18 @@ class SharedGateway:
 
 
 @dataclass(frozen=True, kw_only=True)
+class GcpIngressOptions:
+    """GCP-only settings of TlsIngress (global external Application Load Balancer)."""
+
+    ssl_policy_profile: Literal["MODERN", "RESTRICTED"] = "MODERN"
+    """SSL policy profile (both with TLS 1.2 minimum). Default: "MODERN"."""
+    owasp_sensitivity: int = 1
+    """Sensitivity of the preconfigured OWASP CRS rules (1 = fewest false positives, 4 = most). Default: 1."""
+    ban_duration_seconds: int = 300
+    """How long a client over a route's rate limit is banned. Default: 300 s."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class KubernetesIngressOptions:
     """Kubernetes-only settings of TlsIngress (Gateway API on Envoy Gateway)."""
 
@@ -167,6 +179,8 @@ class TlsIngressArgs:
     """AWS-only options. Default: AwsIngressOptions() on AWS; an error on other clouds."""
     kubernetes: KubernetesIngressOptions | None = None
     """Kubernetes-only options. Default: KubernetesIngressOptions() on Kubernetes; an error on other clouds."""
+    gcp: GcpIngressOptions | None = None
+    """GCP-only options. Default: GcpIngressOptions() on GCP; an error on other clouds."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.domain, str) or not _HOST.match(self.domain):

@@ -3,7 +3,7 @@
 | cloud | implementation | secrets | shared volumes | replicas owned by |
 |---|---|---|---|---|
 | aws | ECS Fargate task definition + service in private subnets, FARGATE/FARGATE_SPOT strategy, circuit breaker with rollback, awslogs | `secrets[].valueFrom` Secrets Manager ARNs; exec role reads exactly those | EFS (encrypted) with access points | Application Auto Scaling when `autoscaled` (desiredCount ignored) |
-| gcp | Cloud Run v2 service, own service account, ingress via the load balancer only, Direct VPC egress | Secret Manager env refs | Filestore/NFS mount | Cloud Run min/max instances |
+| gcp | Cloud Run v2 service (gen2, Direct VPC egress, all traffic through the VPC), own service account, ingress from the load balancer only (routed) or internal only, startup + liveness probes, deletion protection | Secret Manager secrets: env `secret_key_ref`, files as secret volumes; the service account reads exactly its secrets | Cloud Storage FUSE mount of a per-volume bucket (versioned, uniform access, public access prevented) | Cloud Run min/max instances (Autoscaler) |
 | azure | Container App in a VNet-integrated managed environment | Key Vault refs via managed identity | Azure Files | Container Apps scale rules |
 | kubernetes | Deployment + ServiceAccount + Service + PodDisruptionBudget (replicas >= 2), restricted securityContext, probes, topology spread, rolling update maxUnavailable 0, preStop pause and a grace period covering `request_timeout_seconds` | Secret + `secretKeyRef` / mounted secret files | ReadWriteMany PVC | HPA/KEDA when `autoscaled` |
 """
@@ -112,6 +112,24 @@ class AwsWebServiceOptions:
 
 
 @dataclass(frozen=True, kw_only=True)
+class GcpWebServiceOptions:
+    """GCP-only settings of a WebService (Cloud Run v2)."""
+
+    project: str | None = None
+    """Project id (project-level IAM grants such as `roles/cloudsql.client`). Default: the provider's project."""
+    concurrency: int = 80
+    """Maximum concurrent requests per instance, 1-1000 (seed 001: 80). Default: 80 (Cloud Run's default)."""
+    cpu: str | None = None
+    """Explicit Cloud Run CPU limit ("1", "2", "4", "6", "8"), validated with `memory_mib` against Cloud Run's
+    allowed combinations. Default: the CPU limit rounded up to the next size Cloud Run offers (at least 1)."""
+    memory_mib: int | None = None
+    """Explicit Cloud Run memory limit in MiB, validated with `cpu`. Default: the memory limit rounded up to what
+    the CPU size requires (at least 512 MiB)."""
+    cpu_always_allocated: bool = True
+    """Instance-based billing: CPU outside requests (background work, streaming). Default: on."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class KubernetesWebServiceOptions:
     """Kubernetes-only settings of a WebService."""
 
@@ -185,6 +203,8 @@ class WebServiceArgs:
     """AWS-only options. Default: AwsWebServiceOptions() on AWS; an error on other clouds."""
     kubernetes: KubernetesWebServiceOptions | None = None
     """Kubernetes-only options. Default: KubernetesWebServiceOptions() on Kubernetes; an error on other clouds."""
+    gcp: GcpWebServiceOptions | None = None
+    """GCP-only options. Default: GcpWebServiceOptions() on GCP; an error on other clouds."""
 
     def __post_init__(self) -> None:
         if isinstance(self.image, str):
