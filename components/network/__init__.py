@@ -5,7 +5,7 @@
 | aws | VPC over `zones` AZs: public (ALB, NAT), private (tasks) and isolated (RDS, ElastiCache) subnets, DB/cache subnet groups, flow logs, default SG stripped, S3 gateway endpoint | security groups per component, opened by links | NAT gateway: one (staging) or one per AZ (`nat_per_zone`) |
 | gcp | VPC + subnet, private service access range, Direct VPC egress, Cloud NAT | firewall rules by service account | Cloud NAT |
 | azure | VNet with delegated subnets (Container Apps, PostgreSQL), private DNS zones, private endpoint subnet | NSGs | NAT gateway |
-| kubernetes | Namespace labelled Pod Security `restricted`, default-deny ingress+egress NetworkPolicy, DNS egress, ResourceQuota/LimitRange | NetworkPolicies opened by links and by the ingress controller allow | per-service internet egress policy (`internet_egress`) |
+| kubernetes | Namespace labelled Pod Security `restricted`, default-deny ingress+egress NetworkPolicy, DNS egress, ResourceQuota/LimitRange | NetworkPolicies opened by links and for the Gateway data plane (Envoy Gateway namespace) | per-service internet egress policy (`internet_egress`) |
 """
 
 from __future__ import annotations
