@@ -5,7 +5,8 @@
 Each upstream CRD becomes ``stacks/crds/<group>_<plural>.json``: its group, kind and, per served version, the
 ``openAPIV3Schema`` with every ``description`` removed (the bulk of the text; nothing validation reads). Defaults,
 patterns, enums, ``x-kubernetes-*`` markers and the CEL rules (``x-kubernetes-validations``) are kept.
-``index.json`` maps "group/kind" to the file. tests/test_manifests.py checks the packaged files match a
+Each version also carries ``cel``: its CEL rules along the paths that hold them (``stacks.cel.rule_tree``), so a
+plan does not walk the whole schema to find them. ``index.json`` maps "group/kind" to the file. tests/test_manifests.py checks the packaged files match a
 regeneration whenever the upstream folder is present.
 """
 
@@ -19,6 +20,9 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from stacks.cel import rule_tree  # noqa: E402
 TARGET = ROOT / "stacks" / "crds"
 DEFAULT_SOURCE = ROOT.parent / "shared" / "crds"
 
@@ -52,7 +56,7 @@ def compact(crd: dict[str, Any]) -> dict[str, Any]:
         "plural": spec["names"]["plural"],
         "scope": spec.get("scope", "Namespaced"),
         "versions": [
-            {"name": v["name"], "schema": strip(v["schema"]["openAPIV3Schema"])}
+            {"name": v["name"], "schema": strip(v["schema"]["openAPIV3Schema"]), "cel": rule_tree(v["schema"]["openAPIV3Schema"])}
             for v in spec["versions"] if v.get("served", False)
         ],
     }

@@ -43,54 +43,78 @@ KUBERNETES_FUNCTIONS = {
 class Node:
     """The rules at one schema node and the nodes below it."""
 
-    rules: list[tuple[Any, str, str]] = field(default_factory=list)
-    """(compiled program, rule source, message)."""
+    rules: list[tuple[str, str]] = field(default_factory=list)
+    """(rule source, message); compiled on first use (most rules sit on optional fields an object never sets)."""
     properties: dict[str, "Node"] = field(default_factory=dict)
     items: "Node | None" = None
     additional: "Node | None" = None
 
-    @property
-    def empty(self) -> bool:
-        return not (self.rules or self.properties or self.items or self.additional)
+
+def rule_tree(schema: Any) -> dict[str, Any] | None:
+    """The CEL rules of a schema as plain data, only along the paths that hold rules (None when there are none):
+    {"rules": [[source, message], ...], "properties": {name: tree}, "items": tree, "additionalProperties": tree}.
+    Transition rules (naming ``oldSelf``) are left out. scripts/compact_crds.py stores it with each packaged schema."""
+    if not isinstance(schema, dict):
+        return None
+    tree: dict[str, Any] = {}
+    rules = [[r.get("rule", ""), r.get("message") or f"failed rule: {r.get('rule', '')}"]
+             for r in schema.get("x-kubernetes-validations") or () if "oldSelf" not in r.get("rule", "")]
+    if rules:
+        tree["rules"] = rules
+    props = {name: sub for name, sub in ((n, rule_tree(s)) for n, s in (schema.get("properties") or {}).items()) if sub}
+    if props:
+        tree["properties"] = props
+    for key in ("items", "additionalProperties"):
+        sub = rule_tree(schema.get(key))
+        if sub:
+            tree[key] = sub
+    return tree or None
+
+
+def compile_tree(tree: dict[str, Any] | None) -> Node | None:
+    """The evaluable form of a :func:`rule_tree`."""
+    if not tree:
+        return None
+    return Node(
+        rules=[(src, msg) for src, msg in tree.get("rules", ())],
+        properties={name: compile_tree(sub) for name, sub in (tree.get("properties") or {}).items()},
+        items=compile_tree(tree.get("items")),
+        additional=compile_tree(tree.get("additionalProperties")),
+    )
 
 
 def compile_schema(schema: dict[str, Any]) -> Node | None:
-    """The rule tree of a schema (None when it has no rules anywhere)."""
-    import cel
-
-    def walk(s: Any) -> Node:
-        node = Node()
-        if not isinstance(s, dict):
-            return node
-        for rule in s.get("x-kubernetes-validations") or ():
-            source = rule.get("rule", "")
-            if "oldSelf" in source:
-                continue
-            node.rules.append((_compile(cel, source), source, rule.get("message") or f"failed rule: {source}"))
-        for name, sub in (s.get("properties") or {}).items():
-            child = walk(sub)
-            if not child.empty:
-                node.properties[name] = child
-        for key, attr in (("items", "items"), ("additionalProperties", "additional")):
-            if isinstance(s.get(key), dict):
-                child = walk(s[key])
-                if not child.empty:
-                    setattr(node, attr, child)
-        return node
-
-    root = walk(schema)
-    return None if root.empty else root
+    """The rule tree of a schema, ready to evaluate (None when it has no rules anywhere)."""
+    return compile_tree(rule_tree(schema))
 
 
 @functools.lru_cache(maxsize=None)
-def _compile_cached(source: str) -> Any:
-    import cel
+def engine() -> Any:
+    """The CEL engine: the package's native extension module, loaded without ``cel/__init__``, which also imports
+    the package's command-line interface (prompt_toolkit, rich, typer: ~0.1 s per plan for nothing)."""
+    import importlib.machinery
+    import importlib.util
+    from pathlib import Path
 
-    return cel.compile(source)
+    spec = importlib.util.find_spec("cel")
+    if spec is not None and spec.origin:
+        for path in sorted(Path(spec.origin).parent.glob("cel.*")):
+            if path.suffix in (".so", ".pyd"):
+                try:
+                    loader = importlib.machinery.ExtensionFileLoader("cel.cel", str(path))
+                    module = importlib.util.module_from_spec(importlib.util.spec_from_file_location("cel.cel", str(path), loader=loader))
+                    loader.exec_module(module)
+                    return module
+                except ImportError:
+                    break
+    import cel  # the documented import path, if the layout ever changes
+
+    return cel
 
 
-def _compile(cel: Any, source: str) -> Any:
-    return _compile_cached(source)
+@functools.lru_cache(maxsize=None)
+def _compiled(source: str) -> Any:
+    return engine().compile(source)
 
 
 def apply_defaults(value: Any, schema: Any) -> Any:
@@ -120,9 +144,7 @@ def apply_defaults(value: Any, schema: Any) -> Any:
 
 
 def _context(value: Any) -> Any:
-    import cel
-
-    ctx = cel.Context()
+    ctx = engine().Context()
     for name, fn in KUBERNETES_FUNCTIONS.items():
         ctx.add_function(name, fn)
     ctx.add_variable("self", value)
@@ -144,9 +166,9 @@ def validate(value: Any, node: Node | None, where: list[str] | None = None) -> l
     out: list[str] = []
     if node.rules:
         ctx = _context(value)
-        for program, source, message in node.rules:
+        for source, message in node.rules:
             try:
-                ok = program.execute(ctx)
+                ok = _compiled(source).execute(ctx)
             except Exception as exc:  # an error evaluating a rule rejects the object, as on the API server
                 out.append(f"{_path(where)}: rule {source!r} could not be evaluated: {exc}")
                 continue

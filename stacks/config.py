@@ -38,6 +38,7 @@ KEYS: Mapping[str, str] = {
     "backupBucket": "s3://bucket[/prefix] for Kubernetes backups",
     "backupEndpoint": "S3 endpoint URL for non-AWS object stores",
     "clusterIssuer": "cert-manager ClusterIssuer (Kubernetes)",
+    "sharedGateway": "existing Gateway the routes attach to instead of one per stack: {name, namespace, httpsSection, httpSection} (Kubernetes)",
     "hostedZoneId": "Route 53 zone for certificate validation and DNS (AWS)",
     "vpcCidr": "VPC CIDR (AWS), default 10.0.0.0/16",
     "backupCopyRegion": "region receiving copies of AWS Backup recovery points",
@@ -80,6 +81,8 @@ class StackConfig:
     backup_bucket: str = ""
     backup_endpoint: str = ""
     cluster_issuer: str = "letsencrypt-prod"
+    shared_gateway: Mapping[str, Any] = field(default_factory=dict)
+    """prodkit:sharedGateway: {name, namespace, httpsSection, httpSection}; empty = a Gateway per stack."""
     hosted_zone_id: str = ""
     vpc_cidr: str = "10.0.0.0/16"
     backup_copy_region: str = ""
@@ -176,6 +179,7 @@ def resolve(stack: str, raw: Mapping[str, Any], secret_values: Mapping[str, Any]
         image_tags=dict(tags), alert_emails=tuple(emails), backup_bucket=str(values.get("backupBucket") or ""),
         backup_endpoint=str(values.get("backupEndpoint") or ""),
         cluster_issuer=str(values.get("clusterIssuer") or "letsencrypt-prod"),
+        shared_gateway=_shared_gateway(values.get("sharedGateway")),
         hosted_zone_id=str(values.get("hostedZoneId") or ""), vpc_cidr=str(values.get("vpcCidr") or "10.0.0.0/16"),
         backup_copy_region=str(values.get("backupCopyRegion") or ""),
         monitoring_labels=_labels("prodkit:monitoringLabels", values.get("monitoringLabels")),
@@ -203,6 +207,23 @@ def _labels(key: str, value: Any) -> dict[str, str] | None:
             raise InputError(f"{key}.{k}", v, "allowed: a label value (letters, digits, '-', '_', '.', at most 63 characters)")
         out[k] = str(v)
     return out
+
+
+_SHARED_GATEWAY_KEYS = ("name", "namespace", "httpsSection", "httpSection")
+
+
+def _shared_gateway(value: Any) -> dict[str, Any]:
+    if value in (None, "", {}):
+        return {}
+    if not isinstance(value, dict):
+        raise InputError("prodkit:sharedGateway", value, "expected a mapping {name, namespace, httpsSection, httpSection}")
+    for key in value:
+        if key not in _SHARED_GATEWAY_KEYS:
+            raise InputError(f"prodkit:sharedGateway.{key}", value[key], "unknown key; allowed: " + ", ".join(_SHARED_GATEWAY_KEYS) + did_you_mean(str(key), _SHARED_GATEWAY_KEYS))
+    for key in ("name", "namespace"):
+        if not value.get(key):
+            raise InputError(f"prodkit:sharedGateway.{key}", None, "required: the Gateway's metadata.name and namespace")
+    return dict(value)
 
 
 def read_stack_file(path: Path) -> tuple[dict[str, Any], set[str]]:

@@ -154,9 +154,9 @@ def _crd_index(folder: str) -> dict[tuple[str, str], str]:
     return index
 
 
-@functools.lru_cache(maxsize=None)
-def _served_schema(path: str, version: str) -> dict[str, Any] | None:
-    """The openAPIV3Schema of the served `version` of the CRD in `path` (shared: never modify it)."""
+def _fresh_schema(path: str, version: str) -> dict[str, Any] | None:
+    """The openAPIV3Schema of the served `version` of the CRD in `path`, freshly parsed (safe to modify; parsing is
+    cheaper than a deep copy)."""
     for entry in _load_crd(path)["spec"]["versions"]:
         if entry.get("name") == version and entry.get("served", False):
             return entry["schema"]["openAPIV3Schema"]
@@ -164,14 +164,20 @@ def _served_schema(path: str, version: str) -> dict[str, Any] | None:
 
 
 @functools.lru_cache(maxsize=None)
+def _served_schema(path: str, version: str) -> dict[str, Any] | None:
+    """The same, parsed once and shared: never modify it."""
+    return _fresh_schema(path, version)
+
+
+@functools.lru_cache(maxsize=None)
 def _crd_validator(path: str, version: str):
     """A Draft 7 validator for the served `version` of the CRD in `path`, or None if that version is not served."""
     import jsonschema
 
-    schema = _served_schema(path, version)
+    schema = _fresh_schema(path, version)
     if schema is None:
         return None
-    schema = _closed(copy.deepcopy(schema))
+    schema = _closed(schema)
     # metadata is validated by the API server itself (ObjectMeta), not by the CRD.
     schema.setdefault("properties", {})["metadata"] = {"type": "object"}
     return jsonschema.Draft7Validator(schema)
@@ -181,6 +187,9 @@ def _crd_validator(path: str, version: str):
 def _cel_rules(path: str, version: str):
     from . import cel
 
+    for entry in _load_crd(path)["spec"]["versions"]:
+        if entry.get("name") == version and "cel" in entry:  # packaged: the rules were collected offline
+            return cel.compile_tree(entry["cel"])
     schema = _served_schema(path, version)
     return cel.compile_schema(schema) if schema is not None else None
 
@@ -206,7 +215,7 @@ def _load_crd(path: str) -> dict[str, Any]:
     if path.endswith(".json"):
         with open(path, encoding="utf-8") as fh:
             data = json.load(fh)
-        versions = [{"name": v["name"], "served": True, "schema": {"openAPIV3Schema": v["schema"]}} for v in data["versions"]]
+        versions = [{"name": v["name"], "served": True, "schema": {"openAPIV3Schema": v["schema"]}, "cel": v.get("cel")} for v in data["versions"]]
         return {"spec": {"group": data["group"], "names": {"kind": data["kind"]}, "versions": versions}}
     stat = os.stat(path)
     key = hashlib.sha1(f"{os.path.abspath(path)}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:20]

@@ -211,3 +211,15 @@ def test_route_path_alb_cannot_match(project, capsys):
 def test_invalid_or_too_small_vpc_cidr(project, capsys, cidr, needle):
     code, err = plan(project, capsys, "prodkit:cloud=aws", f"prodkit:vpcCidr={cidr}")
     assert_clear(code, err, "prodkit:vpcCidr", cidr, needle)  # the key as written, not network.cidr
+
+
+@pytest.mark.parametrize("value, needles", [
+    ("{name: Public, namespace: gateways}", ("prodkit:sharedGateway.name", "'Public'", "DNS label")),
+    ("{name: public, namespce: gateways}", ("prodkit:sharedGateway.namespce", "unknown key", "namespace")),
+    ("{name: public}", ("prodkit:sharedGateway.namespace", "required")),
+    ("{name: public, namespace: gateways, httpsSection: Web_Secure}", ("prodkit:sharedGateway.httpsSection", "'Web_Secure'")),
+    ("public", ("prodkit:sharedGateway", "expected a mapping")),
+])
+def test_bad_shared_gateway_is_named_by_its_config_key(project, capsys, value, needles):
+    code, err = plan(project, capsys, f"prodkit:sharedGateway={value}")
+    assert_clear(code, err, *needles)

@@ -334,6 +334,11 @@ def test_ingress_refuses_paths_whose_names_collide():
         run_ingress(compyle_ingress(routes=[Route(path="/api/v1", service=api), Route(path="/api-v1", service=api, timeout_seconds=5)]))
 
 
+def test_ingress_refuses_a_path_named_like_the_redirect_route():
+    with pytest.raises(InputError, match="collides with route \"\\(the HTTP listener's redirect route\\)\""):
+        run_ingress(compyle_ingress(routes=[Route(path="/redirect", service=service("api", 8080))]))
+
+
 @pytest.mark.parametrize("path, role", [("/", "root"), ("/api/agents", "api-agents"), ("/api/stream", "api-stream"), ("/v1.2", "v1-2")])
 def test_ingress_role_is_derived_from_the_path(path, role):
     assert role_of(path) == role

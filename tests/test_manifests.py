@@ -282,3 +282,37 @@ def test_barman_cloud_object_store_and_plugin_entry_are_valid():
     cluster = {"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", "metadata": meta("db"),
                "spec": {"instances": 3, "storage": {"size": "20Gi"}, "plugins": [plugin_entry("db")]}}
     assert manifests.validate_manifest(cluster) == []
+
+
+def test_every_packaged_cel_rule_compiles_and_its_functions_exist():
+    """A rule the engine cannot parse, or that calls a function it lacks, must not pass silently."""
+    from stacks import cel
+
+    sources: set[str] = set()
+
+    def collect(tree):
+        if tree:
+            sources.update(src for src, _ in tree.get("rules", ()))
+            for sub in (tree.get("properties") or {}).values():
+                collect(sub)
+            collect(tree.get("items"))
+            collect(tree.get("additionalProperties"))
+
+    for path in manifests.PACKAGED_CRDS.glob("*_*.json"):
+        for version in json.loads(path.read_text())["versions"]:
+            collect(version["cel"])
+    assert len(sources) > 200  # distinct rule sources (765 rules in all)
+    for source in sorted(sources):
+        cel.engine().compile(source)  # raises on a syntax the engine does not know
+    called = {name for src in sources for name in __import__("re").findall(r"\.([A-Za-z]+)\(", src)}
+    standard = {"all", "exists", "exists_one", "filter", "map", "size", "matches", "startsWith", "endsWith", "contains"}
+    assert called - standard <= set(cel.KUBERNETES_FUNCTIONS), called - standard - set(cel.KUBERNETES_FUNCTIONS)
+
+
+def test_a_rule_that_cannot_be_evaluated_is_an_error_not_a_pass():
+    from stacks import cel
+
+    tree = cel.compile_tree({"properties": {"spec": {"rules": [["self.name.noSuchFunction()", "m"], ["self.name.upperAscii() == 'API'", "upper"]]}}})
+    messages = cel.validate({"spec": {"name": "api"}}, tree)
+    assert len(messages) == 1 and messages[0].startswith("spec: rule 'self.name.noSuchFunction()' could not be evaluated")
+    assert cel.validate({"spec": {"name": "x"}}, tree)[1] == "spec: upper"

@@ -167,3 +167,18 @@ def test_addons_profile_flag_installs_pinned_helm_releases(tmp_path):
 def test_addons_are_off_by_default():
     _, inventory, _ = planned("compyle", "prod", "kubernetes")
     assert not inventory.of_type("kubernetes:helm.sh/v3:Release")
+
+
+def test_shared_gateway_config_attaches_routes_to_it_and_challenges_through_it():
+    cfg = cli.load_stack(ROOT, "staging", ["prodkit:sharedGateway={name: public, namespace: gateways, httpsSection: websecure, httpSection: web}",
+                                           "prodkit:overrides={install_addons: true}"])
+    inventory, _ = cli.run_plan(cfg)
+    assert not inventory.of_type("kubernetes:gateway.networking.k8s.io/v1:Gateway")
+    assert not inventory.of_type("kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy")
+    routes = {r.name: r for r in inventory.of_type("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")}
+    assert routes["ingress-root"].inputs["spec"]["parentRefs"] == [
+        {"group": "gateway.networking.k8s.io", "kind": "Gateway", "namespace": "gateways", "name": "public", "sectionName": "websecure"}]
+    assert routes["ingress-redirect"].inputs["spec"]["parentRefs"][0]["sectionName"] == "web"
+    (issuer,) = inventory.of_type("kubernetes:cert-manager.io/v1:ClusterIssuer")
+    assert issuer.inputs["spec"]["acme"]["solvers"][0]["http01"]["gatewayHTTPRoute"]["parentRefs"] == [
+        {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "public", "namespace": "gateways", "sectionName": "web"}]

@@ -80,9 +80,11 @@ class ClusterAddonsArgs:
     gateway_class: str = "eg"
     """Name of the Envoy Gateway GatewayClass (TlsIngress's `gateway_class`). Default: "eg"."""
     http01_gateway: str = "edge"
-    """Gateway whose "http" listener carries the ACME HTTP-01 challenge routes. Without `http01_gateway_namespace`
+    """Gateway whose `http01_section` listener carries the ACME HTTP-01 challenge routes. Without `http01_gateway_namespace`
     it is the Gateway of this name in each certificate's own namespace, i.e. every stack's TlsIngress Gateway
     (TlsIngress's `gateway_name`). Default: "edge"."""
+    http01_section: str = "http"
+    """Listener (sectionName) of that Gateway serving plain HTTP on port 80, where ACME checks arrive. Default: "http"."""
     http01_gateway_namespace: str | None = None
     """Namespace of a shared Gateway for HTTP-01 (with TlsIngress's `shared_gateway`). Default: none (the
     certificate's namespace)."""

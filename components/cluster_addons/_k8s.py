@@ -166,7 +166,7 @@ def build(name: str, args: ClusterAddonsArgs, platform: Platform, child: pulumi.
         )
 
     if "cert-manager" in releases:
-        parent: dict[str, Any] = {"group": GATEWAY_API, "kind": "Gateway", "name": args.http01_gateway, "sectionName": "http"}
+        parent: dict[str, Any] = {"group": GATEWAY_API, "kind": "Gateway", "name": args.http01_gateway, "sectionName": args.http01_section}
         if args.http01_gateway_namespace:
             parent["namespace"] = args.http01_gateway_namespace
         acme: dict[str, Any] = {

@@ -5,7 +5,7 @@
 | aws | VPC over `zones` AZs: public (ALB, NAT), private (tasks) and isolated (RDS, ElastiCache) subnets, DB/cache subnet groups, flow logs, default SG stripped, S3 gateway endpoint | security groups per component, opened by links | NAT gateway: one (staging) or one per AZ (`nat_per_zone`) |
 | gcp | custom-mode VPC + regional subnet (Private Google Access, flow logs to a log bucket with the retention), private services access range + peering (Cloud SQL, Memorystore), Cloud DNS private zone `run.app` for internal service calls, Cloud KMS key with `customer_managed_keys` | firewall: deny all ingress and egress, allows for the private services range, Google's private API range, and HTTPS out for `internet-egress`-tagged services | Cloud Router + Cloud NAT (with `gcp.nat`) |
 | azure | VNet with delegated subnets (Container Apps, PostgreSQL), private DNS zones, private endpoint subnet | NSGs | NAT gateway |
-| kubernetes | Namespace labelled Pod Security `restricted`, default-deny ingress+egress NetworkPolicy, DNS egress, ResourceQuota/LimitRange | NetworkPolicies opened by links and by the ingress controller allow | per-service internet egress policy (`internet_egress`) |
+| kubernetes | Namespace labelled Pod Security `restricted`, default-deny ingress+egress NetworkPolicy, DNS egress, ResourceQuota/LimitRange | NetworkPolicies opened by links and for the Gateway data plane (Envoy Gateway namespace) | per-service internet egress policy (`internet_egress`) |
 """
 
 from __future__ import annotations

@@ -125,7 +125,7 @@ def validate(args: TlsIngressArgs, platform: Platform) -> None:
             "headers.content_security_policy", csp,
             "a header value must be one line of at most 4096 characters without control characters",
         )
-    roles: dict[str, str] = {}
+    roles: dict[str, str] = {"redirect": "(the HTTP listener's redirect route)"}
     for route in args.routes:
         other = roles.setdefault(role_of(route.path), route.path)
         if other != route.path:

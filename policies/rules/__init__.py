@@ -2,12 +2,12 @@
 
 | module | theme |
 |---|---|
-| tls | HTTPS-only, TLS 1.2+, certificates, HSTS/security headers, TLS to Postgres/Redis, sslmode=require |
+| tls | HTTPS-only, HTTP only as a 301 redirect, TLS 1.2+, certificates, HSTS/security headers, route timeouts, TLS to Postgres/Redis, sslmode=require |
 | exposure | no public data store or task, security groups, default security group |
 | secrets | secrets only by reference, redacted, encrypted |
 | containers | pod/task hardening, resources, probes, pinned images |
 | network | NetworkPolicy default deny and coverage, CORS |
-| abuse | rate limiting (ingress-nginx, WAF) |
+| abuse | rate limiting (Envoy Gateway per-client-IP limits, WAF) |
 | data | encryption at rest, backups, PITR, prod deletion protection / protect / HA |
 | operability | tags/labels, log retention, alarms, flow logs, insights, access logs, IAM |
 | gcp | every GCP resource type: Cloud SQL, Memorystore, Cloud Run ingress/invokers/secrets, Cloud Armor, SSL policy, buckets, firewall, alerts; prod deletion protection/protect/HA/CMEK |

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from components._core import InputError
 from components.backup_schedule import KubernetesBackupOptions
 from components.monitoring import KubernetesMonitoringOptions
 from components.network import KubernetesNetworkOptions
 from components.postgres import KubernetesPostgresOptions
 from components.redis import KubernetesRedisOptions
-from components.tls_ingress import KubernetesIngressOptions
+from components.tls_ingress import KubernetesIngressOptions, SharedGateway
 from components.web_service import KubernetesWebServiceOptions
 
 from . import Target
@@ -21,8 +22,13 @@ class KubernetesTarget(Target):
         if cfg.profile.install_addons:
             from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
 
+            shared = _shared_gateway(cfg)
             comp.components["addons"] = make(ClusterAddons, "addons", ClusterAddonsArgs(
                 cluster_issuer=cfg.cluster_issuer,
+                # HTTP-01 challenges go through the Gateway the routes use: the stack's own, or the shared one.
+                http01_gateway=shared.name if shared else KubernetesIngressOptions().gateway_name,
+                http01_gateway_namespace=shared.namespace if shared else None,
+                http01_section=(shared.http_section or "http") if shared else "http",
                 # Velero's default BackupStorageLocation: the stack's backup bucket.
                 backup_bucket=self.backup_bucket(cfg), backup_endpoint_url=cfg.backup_endpoint or None,
             ), comp.platform)
@@ -55,7 +61,7 @@ class KubernetesTarget(Target):
         return {"kubernetes": KubernetesMonitoringOptions(labels=dict(cfg.monitoring_labels))}
 
     def ingress(self, cfg: Any) -> dict[str, Any]:
-        return {"kubernetes": KubernetesIngressOptions(cluster_issuer=cfg.cluster_issuer)}
+        return {"kubernetes": KubernetesIngressOptions(cluster_issuer=cfg.cluster_issuer, shared_gateway=_shared_gateway(cfg))}
 
     def backups(self, cfg: Any) -> dict[str, Any]:
         return {"kubernetes": KubernetesBackupOptions(bucket=self.backup_bucket(cfg), endpoint_url=cfg.backup_endpoint or None)}
@@ -63,6 +69,20 @@ class KubernetesTarget(Target):
     def service_url(self, cfg: Any, name: str, port: int) -> str:
         ns = cfg.namespace or f"{cfg.app.name}-{cfg.stack}"
         return f"http://{name}.{ns}.svc.cluster.local:{port}"
+
+
+def _shared_gateway(cfg: Any) -> SharedGateway | None:
+    """prodkit:sharedGateway as a SharedGateway (errors name the config key as written)."""
+    raw = getattr(cfg, "shared_gateway", None) or {}
+    if not raw:
+        return None
+    fields = {"name": "name", "namespace": "namespace", "httpsSection": "https_section", "httpSection": "http_section"}
+    try:
+        return SharedGateway(**{fields[k]: v for k, v in raw.items()})
+    except InputError as exc:
+        field_name = str(exc.field).rsplit(".", 1)[-1]
+        key = next((k for k, f in fields.items() if f == field_name), field_name)
+        raise InputError(f"prodkit:sharedGateway.{key}", exc.value, exc.allowed) from None
 
 
 def _platform(cfg: Any) -> Any:
