@@ -118,6 +118,10 @@ def resolve(stack: str, raw: Mapping[str, Any], secret_values: Mapping[str, Any]
         if not isinstance(tag, str) or not re.match(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$", tag) or tag == "latest":
             raise InputError(f"prodkit:imageTags.{svc}", tag, "allowed: an explicit image tag such as '1.4.2' or a git sha ('latest' is not reproducible)")
 
+    endpoint = str(values.get("backupEndpoint") or "")
+    if endpoint and not re.match(r"^https://[^/\s:]+(:\d{1,5})?(/\S*)?$", endpoint):
+        raise InputError("prodkit:backupEndpoint", endpoint, "allowed: an https:// URL of the S3-compatible endpoint (credentials and backups must not cross the network in clear)")
+
     emails = values.get("alertEmails") or []
     if isinstance(emails, str):
         emails = [e.strip() for e in emails.split(",") if e.strip()]

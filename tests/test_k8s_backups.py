@@ -265,3 +265,21 @@ def test_readme_restore_cluster_falls_under_the_live_cluster_network_policies():
     instance = Endpoint("restore-1", "10.244.9.10", ns, {**labels, "cnpg.io/podRole": "instance"})
     operator = Endpoint("op", "10.244.9.11", "cnpg-system", {"app.kubernetes.io/name": "cloudnative-pg"})
     assert world.allowed(operator, instance, 8000)
+
+
+# ----------------------------------------------------------------------------------------------- bad inputs
+
+
+def test_a_plain_http_backup_endpoint_fails_before_anything_is_registered():
+    from stacks import cli
+    from conftest import ROOT
+
+    with pytest.raises(InputError, match=r"prodkit:backupEndpoint.*http://minio:9000.*https://"):
+        cli.load_stack(ROOT, "prod", ["prodkit:app=compyle", "prodkit:cloud=kubernetes", "prodkit:backupEndpoint=http://minio:9000"])
+
+
+def test_postgres_options_refuse_bad_api_server_cidrs_and_pull_policies():
+    with pytest.raises(InputError, match="api_server_cidrs"):
+        KubernetesPostgresOptions(api_server_cidrs=["not-a-cidr"])
+    with pytest.raises(InputError, match="image_pull_policy"):
+        KubernetesPostgresOptions(image_pull_policy="Sometimes")
