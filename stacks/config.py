@@ -41,6 +41,7 @@ KEYS: Mapping[str, str] = {
     "hostedZoneId": "Route 53 zone for certificate validation and DNS (AWS)",
     "vpcCidr": "VPC CIDR (AWS), default 10.0.0.0/16",
     "backupCopyRegion": "region receiving copies of AWS Backup recovery points",
+    "apiServerCidrs": "list of CIDRs of the Kubernetes API server, the only addresses database pods may reach on 443/6443 (Kubernetes; default any)",
     "monitoringLabels": "map of labels on ServiceMonitors/PodMonitors/PrometheusRules that Prometheus selects (Kubernetes; default release: kube-prometheus-stack)",
 }
 
@@ -63,6 +64,8 @@ class StackConfig:
     hosted_zone_id: str = ""
     vpc_cidr: str = "10.0.0.0/16"
     backup_copy_region: str = ""
+    api_server_cidrs: tuple[str, ...] = ()
+    """Kubernetes API server addresses (CIDRs); empty: any address on the API ports."""
     monitoring_labels: Mapping[str, str] | None = None
     """Labels the cluster's Prometheus selects monitors and rules by; None keeps the Kubernetes default."""
     secrets: Mapping[str, Any] = field(default_factory=dict)
@@ -148,6 +151,7 @@ def resolve(stack: str, raw: Mapping[str, Any], secret_values: Mapping[str, Any]
         hosted_zone_id=str(values.get("hostedZoneId") or ""), vpc_cidr=str(values.get("vpcCidr") or "10.0.0.0/16"),
         backup_copy_region=str(values.get("backupCopyRegion") or ""),
         monitoring_labels=_labels("prodkit:monitoringLabels", values.get("monitoringLabels")),
+        api_server_cidrs=_cidrs("prodkit:apiServerCidrs", values.get("apiServerCidrs")),
         secrets=dict(secret_values),
     )
 
@@ -171,6 +175,24 @@ def _labels(key: str, value: Any) -> dict[str, str] | None:
             raise InputError(f"{key}.{k}", v, "allowed: a label value (letters, digits, '-', '_', '.', at most 63 characters)")
         out[k] = str(v)
     return out
+
+
+def _cidrs(key: str, value: Any) -> tuple[str, ...]:
+    """A list of CIDR blocks (a comma-separated string is accepted), or () when unset."""
+    import ipaddress
+
+    value = _decode(value)
+    if value in (None, "", []):
+        return ()
+    items = [v.strip() for v in value.split(",")] if isinstance(value, str) else value
+    if not isinstance(items, list):
+        raise InputError(key, value, "allowed: a list of CIDR blocks, e.g. [172.20.0.1/32]")
+    for item in items:
+        try:
+            ipaddress.ip_network(str(item), strict=False)
+        except ValueError:
+            raise InputError(key, item, "allowed: a CIDR block such as 172.20.0.1/32") from None
+    return tuple(str(i) for i in items)
 
 
 def read_stack_file(path: Path) -> tuple[dict[str, Any], set[str]]:
