@@ -42,6 +42,7 @@ KEYS: Mapping[str, str] = {
     "hostedZoneId": "Route 53 zone for certificate validation and DNS (AWS)",
     "vpcCidr": "VPC CIDR (AWS), default 10.0.0.0/16",
     "backupCopyRegion": "region receiving copies of AWS Backup recovery points",
+    "apiServerCidrs": "list of CIDRs of the Kubernetes API server, the only addresses database pods may reach on 443/6443 (Kubernetes; default any)",
     "monitoringLabels": "map of labels on ServiceMonitors/PodMonitors/PrometheusRules that Prometheus selects (Kubernetes; default release: kube-prometheus-stack)",
     "project": "GCP project id (or the provider's gcp:project)",
 }
@@ -86,6 +87,8 @@ class StackConfig:
     hosted_zone_id: str = ""
     vpc_cidr: str = "10.0.0.0/16"
     backup_copy_region: str = ""
+    api_server_cidrs: tuple[str, ...] = ()
+    """Kubernetes API server addresses (CIDRs); empty: any address on the API ports."""
     monitoring_labels: Mapping[str, str] | None = None
     """Labels the cluster's Prometheus selects monitors and rules by; None keeps the Kubernetes default."""
     project: str = ""
@@ -143,6 +146,10 @@ def resolve(stack: str, raw: Mapping[str, Any], secret_values: Mapping[str, Any]
         if not isinstance(tag, str) or not re.match(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$", tag) or tag == "latest":
             raise InputError(f"prodkit:imageTags.{svc}", tag, "allowed: an explicit image tag such as '1.4.2' or a git sha ('latest' is not reproducible)")
 
+    endpoint = str(values.get("backupEndpoint") or "")
+    if endpoint and not re.match(r"^https://[^/\s:]+(:\d{1,5})?(/\S*)?$", endpoint):
+        raise InputError("prodkit:backupEndpoint", endpoint, "allowed: an https:// URL of the S3-compatible endpoint (credentials and backups must not cross the network in clear)")
+
     emails = values.get("alertEmails") or []
     if isinstance(emails, str):
         emails = [e.strip() for e in emails.split(",") if e.strip()]
@@ -184,6 +191,7 @@ def resolve(stack: str, raw: Mapping[str, Any], secret_values: Mapping[str, Any]
         backup_copy_region=str(values.get("backupCopyRegion") or ""),
         monitoring_labels=_labels("prodkit:monitoringLabels", values.get("monitoringLabels")),
         project=project,
+        api_server_cidrs=_cidrs("prodkit:apiServerCidrs", values.get("apiServerCidrs")),
         secrets=dict(secret_values),
     )
 
@@ -224,6 +232,24 @@ def _shared_gateway(value: Any) -> dict[str, Any]:
         if not value.get(key):
             raise InputError(f"prodkit:sharedGateway.{key}", None, "required: the Gateway's metadata.name and namespace")
     return dict(value)
+
+
+def _cidrs(key: str, value: Any) -> tuple[str, ...]:
+    """A list of CIDR blocks (a comma-separated string is accepted), or () when unset."""
+    import ipaddress
+
+    value = _decode(value)
+    if value in (None, "", []):
+        return ()
+    items = [v.strip() for v in value.split(",")] if isinstance(value, str) else value
+    if not isinstance(items, list):
+        raise InputError(key, value, "allowed: a list of CIDR blocks, e.g. [172.20.0.1/32]")
+    for item in items:
+        try:
+            ipaddress.ip_network(str(item), strict=False)
+        except ValueError:
+            raise InputError(key, item, "allowed: a CIDR block such as 172.20.0.1/32") from None
+    return tuple(str(i) for i in items)
 
 
 def read_stack_file(path: Path) -> tuple[dict[str, Any], set[str]]:

@@ -9,6 +9,7 @@ stack, the Cluster's `spec.plugins` entry as WAL archiver, ScheduledBackup `meth
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from types import SimpleNamespace as NS
 
 import pytest
@@ -215,3 +216,70 @@ def test_backup_refuses_a_plain_http_endpoint():
 def test_backup_refuses_a_bad_velero_namespace():
     with pytest.raises(InputError, match="velero_namespace"):
         KubernetesBackupOptions(velero_namespace="Velero_NS")
+
+
+# ------------------------------------------------------------------------------------------------- restores
+
+
+def _readme_restore_cluster() -> dict:
+    import re
+
+    import yaml
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text.split("## Restoring (Kubernetes)", 1)[1]
+    (block,) = re.findall(r"```yaml\n(.*?)```", section.split("**Shared volumes.**", 1)[0], re.DOTALL)
+    return yaml.safe_load(block)
+
+
+def test_readme_restore_cluster_is_a_valid_point_in_time_recovery_through_the_plugin():
+    from stacks import manifests
+
+    cluster = _readme_restore_cluster()
+    if manifests.crd_dir() is not None:
+        assert manifests.validate_manifest(cluster) == []
+    spec = cluster["spec"]
+    assert spec["bootstrap"]["recovery"]["recoveryTarget"]["targetTime"]
+    (origin,) = spec["externalClusters"]
+    assert origin["name"] == spec["bootstrap"]["recovery"]["source"]
+    assert origin["plugin"] == {"name": "barman-cloud.cloudnative-pg.io",
+                                "parameters": {"barmanObjectName": "postgres-backups", "serverName": "postgres"}}
+    assert "plugins" not in spec  # a restored cluster must not archive into the origin's serverName
+    assert spec["imageName"].split(":")[1].startswith(PG_MINOR["15"])  # compyle's major
+
+
+def test_readme_restore_cluster_falls_under_the_live_cluster_network_policies():
+    from components.postgres._k8s import FAMILY_LABEL
+    from netpol_eval import Cluster, Endpoint
+    from stacks.manifests import manifest_of
+
+    _, inventory, _ = planned("compyle", "prod", "kubernetes")
+    labels = {**_readme_restore_cluster()["spec"]["inheritedMetadata"]["labels"], "cnpg.io/cluster": "postgres-restore",
+              "cnpg.io/jobRole": "full-recovery"}
+    assert labels[FAMILY_LABEL] == "postgres"
+    ns = inventory.named("network-namespace").get("metadata.name")
+    policies = [manifest_of(r) for r in inventory.of_type("networking.k8s.io/v1:NetworkPolicy")]
+    job = Endpoint("restore-job", "10.244.9.9", ns, labels)
+    world = Cluster(policies, {})
+    assert world.allowed(job, Endpoint("s3", "52.216.10.20"), 443)
+    instance = Endpoint("restore-1", "10.244.9.10", ns, {**labels, "cnpg.io/podRole": "instance"})
+    operator = Endpoint("op", "10.244.9.11", "cnpg-system", {"app.kubernetes.io/name": "cloudnative-pg"})
+    assert world.allowed(operator, instance, 8000)
+
+
+# ----------------------------------------------------------------------------------------------- bad inputs
+
+
+def test_a_plain_http_backup_endpoint_fails_before_anything_is_registered():
+    from stacks import cli
+    from conftest import ROOT
+
+    with pytest.raises(InputError, match=r"prodkit:backupEndpoint.*http://minio:9000.*https://"):
+        cli.load_stack(ROOT, "prod", ["prodkit:app=compyle", "prodkit:cloud=kubernetes", "prodkit:backupEndpoint=http://minio:9000"])
+
+
+def test_postgres_options_refuse_bad_api_server_cidrs_and_pull_policies():
+    with pytest.raises(InputError, match="api_server_cidrs"):
+        KubernetesPostgresOptions(api_server_cidrs=["not-a-cidr"])
+    with pytest.raises(InputError, match="image_pull_policy"):
+        KubernetesPostgresOptions(image_pull_policy="Sometimes")

@@ -582,18 +582,19 @@ def test_with_a_pooler_clients_reach_the_pooler_and_only_the_pooler_reaches_post
 
 def test_postgres_policy_admits_5432_from_clients_operator_status_and_peers():
     spec = netpol(plan("prod"), "db-np-db-ingress")
-    assert spec["podSelector"] == {"matchLabels": {"cnpg.io/cluster": "db", "cnpg.io/podRole": "instance"}}
+    # The database family's label: also on a recovery cluster restoring it (README "Restoring").
+    assert spec["podSelector"] == {"matchLabels": {"prodkit.io/postgres": "db", "cnpg.io/podRole": "instance"}}
     rules = [(r["from"][0], sorted(p["port"] for p in r["ports"])) for r in spec["ingress"]]
     assert ({"podSelector": {"matchLabels": {"prodkit.io/client-db": "true"}}}, [5432]) in rules
     operator = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "cnpg-system"}},
                 "podSelector": {"matchLabels": {"app.kubernetes.io/name": "cloudnative-pg"}}}
     assert (operator, [5432, 8000]) in rules
-    assert ({"podSelector": {"matchLabels": {"cnpg.io/cluster": "db"}}}, [5432, 8000]) in rules
+    assert ({"podSelector": {"matchLabels": {"prodkit.io/postgres": "db"}}}, [5432, 8000]) in rules
 
 
 def test_postgres_pods_may_reach_each_other_and_the_api_server():
     egress = netpol(plan("prod"), "db-np-db-egress")["egress"]
-    assert {"to": [{"podSelector": {"matchLabels": {"cnpg.io/cluster": "db", "cnpg.io/podRole": "instance"}}}],
+    assert {"to": [{"podSelector": {"matchLabels": {"prodkit.io/postgres": "db", "cnpg.io/podRole": "instance"}}}],
             "ports": [{"protocol": "TCP", "port": 5432}, {"protocol": "TCP", "port": 8000}]} in egress
     assert {"ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}]} in egress
 

@@ -323,3 +323,26 @@ def test_evaluator_applies_default_deny_and_both_ends():
     assert Cluster([deny, out, inn], {}).allowed(a, b, 8080)
     assert not Cluster([deny, out, inn], {}).allowed(a, b, 8081)  # egress names port 8080 only
     assert not Cluster([deny, out, inn], {}).allowed(b, a, 8080)
+
+
+def test_api_server_cidrs_from_stack_config_close_443_to_the_internet():
+    from conftest import ROOT
+    from stacks import cli
+
+    cfg = cli.load_stack(ROOT, "prod", ["prodkit:app=chat", "prodkit:cloud=kubernetes", "prodkit:apiServerCidrs=[172.20.0.1/32]",
+                                        "prodkit:backupEndpoint=https://minio.storage.example:9000"])
+    inventory, _ = cli.run_plan(cfg)
+    w = World(inventory, cfg)
+    for inst in w.instances():
+        assert w.ok(inst, Endpoint("kube-apiserver", "172.20.0.1"), 443)
+        assert not w.ok(inst, INTERNET, 443) and not w.ok(inst, S3, 443)
+        assert w.ok(inst, Endpoint("minio", "198.51.100.7"), 9000)
+
+
+def test_bad_api_server_cidrs_are_a_clear_input_error():
+    from components import InputError
+    from conftest import ROOT
+    from stacks import cli
+
+    with pytest.raises(InputError, match=r"prodkit:apiServerCidrs.*not-a-cidr"):
+        cli.load_stack(ROOT, "prod", ["prodkit:app=chat", "prodkit:cloud=kubernetes", "prodkit:apiServerCidrs=[not-a-cidr]"])

@@ -45,11 +45,13 @@ class KubernetesBackupOptions:
     """Kubernetes-only settings of BackupSchedule."""
 
     bucket: str = "s3://prodkit-backups"
-    """S3-compatible destination ("s3://bucket/prefix"); credentials come from `credentials_secret`. Default: "s3://prodkit-backups"."""
+    """The stack's backup bucket ("s3://bucket/prefix"), reported as `destination`: database backups land there
+    through the ManagedPostgres's ObjectStore (same bucket, endpoint and credentials); volume backups go to
+    Velero's BackupStorageLocation. Default: "s3://prodkit-backups"."""
     endpoint_url: str | None = None
-    """S3 endpoint for non-AWS object stores (MinIO, R2, GCS interop). Default: AWS S3."""
+    """S3 endpoint for non-AWS object stores (MinIO, R2, GCS interop); must be https. Default: AWS S3."""
     credentials_secret: str = "backup-s3-credentials"
-    """Existing Secret with ACCESS_KEY_ID / ACCESS_SECRET_KEY. Default: "backup-s3-credentials"."""
+    """Existing Secret with ACCESS_KEY_ID / ACCESS_SECRET_KEY (read by the ObjectStore). Default: "backup-s3-credentials"."""
     velero_namespace: str = "velero"
     """Namespace of Velero, where volume backup Schedules live. Default: "velero"."""
     velero_storage_location: str | None = None

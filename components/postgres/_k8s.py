@@ -49,6 +49,8 @@ STATUS_PORT = 8000
 METRICS_PORT = 9187
 POOLER_METRICS_PORT = 9127
 OPERATOR_NAMESPACE = "cnpg-system"
+#: Label on every pod of a database (and of a cluster restoring it) that its NetworkPolicies select.
+FAMILY_LABEL = "prodkit.io/postgres"
 #: Pod labels of the CloudNativePG operator (Helm chart and release manifests alike).
 OPERATOR_POD_LABELS = {"app.kubernetes.io/name": "cloudnative-pg"}
 API_VERSION = "postgresql.cnpg.io/v1"
@@ -155,8 +157,12 @@ def build(name: str, args: ManagedPostgresArgs, platform: Platform, child: pulum
     protect = args.deletion_protection
     lbls = labels(platform, COMPONENT, name)
 
-    cluster_pods = {"cnpg.io/cluster": name}  # instances, bootstrap/join jobs and pooler pods
     instances = {"cnpg.io/cluster": name, "cnpg.io/podRole": "instance"}
+    # The NetworkPolicies select the database's family by a label of our own, carried by every pod the operator
+    # makes for this cluster (instances, bootstrap/join jobs, poolers) and by a recovery cluster that restores
+    # it (README "Restoring": its inheritedMetadata sets the same label), so a restore reaches the object store.
+    family = {FAMILY_LABEL: name}
+    family_instances = {**family, "cnpg.io/podRole": "instance"}
     pooler_name = f"{name}-pooler"
     pooler_pods = {"cnpg.io/poolerName": pooler_name}
     client_label = (f"prodkit.io/client-{name}", "true")
@@ -212,7 +218,7 @@ def build(name: str, args: ManagedPostgresArgs, platform: Platform, child: pulum
         # Metrics are served on 9187 ("metrics"); the Monitoring component's PodMonitor scrapes them (the
         # operator's enablePodMonitor is deprecated and cannot carry the labels Prometheus selects).
         # Only labels that do not clash with the operator's own app.kubernetes.io/* labels on the pods.
-        "inheritedMetadata": {"labels": {**platform.labels(COMPONENT), "prodkit.io/stack": platform.stack}},
+        "inheritedMetadata": {"labels": {**platform.labels(COMPONENT), "prodkit.io/stack": platform.stack, **family}},
     }
     if opts.storage_class:
         spec["storage"]["storageClass"] = opts.storage_class
@@ -270,7 +276,7 @@ def build(name: str, args: ManagedPostgresArgs, platform: Platform, child: pulum
                     },
                 },
                 "template": {
-                    "metadata": {"labels": {**platform.labels(COMPONENT), "prodkit.io/stack": platform.stack}},
+                    "metadata": {"labels": {**platform.labels(COMPONENT), "prodkit.io/stack": platform.stack, **family}},
                     "spec": {
                         # The operator merges this with its own pgbouncer container by name.
                         "containers": [{
@@ -314,7 +320,7 @@ def build(name: str, args: ManagedPostgresArgs, platform: Platform, child: pulum
     operator = {**from_ns(OPERATOR_NAMESPACE), "pod_selector": {"match_labels": dict(OPERATOR_POD_LABELS)}}
     db_ingress = [
         # Replication, join/bootstrap jobs, the pooler (when any) and the instance manager between instances.
-        {"from": [{"pod_selector": {"match_labels": cluster_pods}}], "ports": tcp(PORT, STATUS_PORT)},
+        {"from": [{"pod_selector": {"match_labels": family}}], "ports": tcp(PORT, STATUS_PORT)},
         # The operator polls the instance manager (8000) and connects to PostgreSQL (5432) for its checks.
         {"from": [operator], "ports": tcp(STATUS_PORT, PORT)},
         {"from": [from_ns(monitoring_ns)], "ports": tcp(METRICS_PORT)},
@@ -324,7 +330,7 @@ def build(name: str, args: ManagedPostgresArgs, platform: Platform, child: pulum
     k8s.networking.v1.NetworkPolicy(
         f"{name}-np-db-ingress",
         metadata=meta(f"{name}-db-ingress", ns, lbls),
-        spec={"pod_selector": {"match_labels": instances}, "policy_types": ["Ingress"], "ingress": db_ingress},
+        spec={"pod_selector": {"match_labels": family_instances}, "policy_types": ["Ingress"], "ingress": db_ingress},
         opts=child,
     )
     # The instance manager and PgBouncer's manager watch the Kubernetes API. Its address is not a pod and differs
@@ -335,13 +341,13 @@ def build(name: str, args: ManagedPostgresArgs, platform: Platform, child: pulum
     if api_peers:
         api_rule["to"] = api_peers
     db_egress: list[dict] = [
-        {"to": [{"pod_selector": {"match_labels": instances}}], "ports": tcp(PORT, STATUS_PORT)},
+        {"to": [{"pod_selector": {"match_labels": family_instances}}], "ports": tcp(PORT, STATUS_PORT)},
         api_rule,
     ]
     k8s.networking.v1.NetworkPolicy(
         f"{name}-np-db-egress",
         metadata=meta(f"{name}-db-egress", ns, lbls),
-        spec={"pod_selector": {"match_labels": cluster_pods}, "policy_types": ["Egress"], "egress": db_egress},
+        spec={"pod_selector": {"match_labels": family}, "policy_types": ["Egress"], "egress": db_egress},
         opts=child,
     )
     if opts.backup_bucket:
@@ -355,7 +361,8 @@ def build(name: str, args: ManagedPostgresArgs, platform: Platform, child: pulum
             f"{name}-np-db-backup-egress",
             metadata=meta(f"{name}-db-backup-egress", ns, lbls),
             spec={
-                "pod_selector": {"match_labels": instances},
+                # Instances and jobs (a recovery job restores through the plugin too), not the poolers.
+                "pod_selector": {"match_labels": family, "match_expressions": [{"key": "cnpg.io/poolerName", "operator": "DoesNotExist"}]},
                 "policy_types": ["Egress"],
                 "egress": [{"to": store_to, "ports": tcp(object_store_port(opts.backup_endpoint_url))}],
             },

@@ -49,6 +49,7 @@ from .._core import kube as k8s
 
 from .._core import InputError, Platform, options_for
 from .._core.platform import Cloud
+from ..network._k8s import GATEWAY_PROXY_LABELS
 from . import KubernetesIngressOptions, TlsIngressArgs
 
 COMPONENT = "tls-ingress"
@@ -62,11 +63,7 @@ GATEWAY_NAMESPACE = "envoy-gateway-system"
 
 #: Labels Envoy Gateway puts on every data-plane (Envoy proxy) pod it runs for a Gateway, in GATEWAY_NAMESPACE.
 #: Select one Gateway's pods by adding `dataplane_labels(gateway, namespace)`'s owning-gateway labels.
-GATEWAY_DATAPLANE_LABELS = {
-    "app.kubernetes.io/name": "envoy",
-    "app.kubernetes.io/component": "proxy",
-    "app.kubernetes.io/managed-by": "envoy-gateway",
-}
+GATEWAY_DATAPLANE_LABELS = GATEWAY_PROXY_LABELS  # one definition, beside the NetworkPolicies that select them
 
 #: The Envoy Gateway controller (GatewayClass controllerName).
 CONTROLLER_NAME = "gateway.envoyproxy.io/gatewayclass-controller"

@@ -9,10 +9,10 @@ Objects (``{name}`` is the component's logical name; all in the Network's namesp
 | Secret | ``{name}-secrets`` | `args.secrets`, each variable injected by ``secretKeyRef`` |
 | Secret | ``{name}-files-<dir>`` | `args.secret_files`, one per directory, mounted read-only |
 | PersistentVolumeClaim | ``{name}-{volume}`` | ReadWriteMany shared volumes, protected when `deletion_protection` |
-| Deployment | ``{name}`` | restricted securityContext, probes, requests/limits, spread, rolling update 1/0 |
+| Deployment | ``{name}`` | restricted securityContext (uid 10001), probes, requests/limits, spread, rolling update 1/0, preStop sleep and a grace period covering `request_timeout_seconds` |
 | Service | ``{name}`` | ClusterIP on the container port (+ metrics) |
 | PodDisruptionBudget | ``{name}`` | when replicas >= 2 |
-| NetworkPolicy | ``{name}-ingress``, ``{name}-callers``, ``{name}-egress`` | exactly the paths this service needs |
+| NetworkPolicy | ``{name}-ingress``, ``{name}-callers``, ``{name}-egress`` | exactly the paths this service needs: the Gateway's Envoy proxies (public), Prometheus (metrics), linked stores |
 """
 
 from __future__ import annotations

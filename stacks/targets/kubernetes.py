@@ -46,7 +46,7 @@ class KubernetesTarget(Target):
         # natively.
         return {"kubernetes": KubernetesPostgresOptions(
             backup_bucket=self.backup_bucket(cfg), backup_endpoint_url=cfg.backup_endpoint or None,
-            image_pull_policy=cfg.profile.image_pull_policy,
+            image_pull_policy=cfg.profile.image_pull_policy, api_server_cidrs=tuple(cfg.api_server_cidrs),
         )}
 
     def redis(self, cfg: Any) -> dict[str, Any]:
