@@ -239,11 +239,21 @@ def test_without_hosted_zone_no_dns_records_are_created():
 
 def test_without_hosted_zone_the_validation_record_is_in_the_handle():
     api = service("api", 8000)
-    made = []
-    engine.run(lambda: made.append(TlsIngress("edge", ingress_args([Route(path="/", service=api)]), PROD)))
+    made, seen = [], {}
+
+    def program():
+        made.append(TlsIngress("edge", ingress_args([Route(path="/", service=api)]), PROD))
+        made[0].handle.web_acl_arn.apply(lambda v: seen.__setitem__("acl", v))
+        made[0].handle.listener_arn.apply(lambda v: seen.__setitem__("listener", v))
+
+    inv = engine.run(program)
     handle = made[0].handle
     assert len(handle.validation_records) == 1 and set(handle.validation_records[0]) == {"name", "type", "value"}
-    assert handle.web_acl_arn is not None and handle.listener_arn is not None
+    # The handle points at the WAF ACL and at the HTTPS listener (port 443), not at any other resource.
+    (acl,) = inv.of_type("wafv2/webAcl:WebAcl")
+    https = [r for r in inv.of_type("lb/listener:Listener") if r.inputs.get("port") == 443]
+    assert seen["acl"] == f"arn:aws:wafv2:us-east-1:123456789012:{acl.name}"
+    assert len(https) == 1 and seen["listener"] == f"arn:aws:lb:us-east-1:123456789012:{https[0].name}"
 
 
 def test_paths_that_slug_alike_get_distinct_rule_names():
@@ -255,8 +265,15 @@ def test_paths_that_slug_alike_get_distinct_rule_names():
 
 def test_ingress_publishes_the_lb_suffix_on_routed_services():
     api = service("api", 8000)
-    engine.run(lambda: TlsIngress("edge", ingress_args([Route(path="/", service=api)]), PROD))
-    assert api.handle.load_balancer_arn_suffix is not None
+    seen = {}
+
+    def program():
+        TlsIngress("edge", ingress_args([Route(path="/", service=api)]), PROD)
+        api.handle.load_balancer_arn_suffix.apply(lambda v: seen.__setitem__("suffix", v))
+
+    inv = engine.run(program)
+    (alb,) = inv.of_type("lb/loadBalancer:LoadBalancer")
+    assert seen["suffix"] == f"app/{alb.name}/abc"  # the ALB's own suffix (request-count scaling and alarms read it)
 
 
 # ---- TlsIngress bad inputs -------------------------------------------------------------------------------------
