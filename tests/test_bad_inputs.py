@@ -181,7 +181,7 @@ def test_fargate_size_aws_rejects(project, capsys):
         d["services"]["engine"]["aws"] = {"task_cpu_units": 1024, "task_memory": "512Mi"}
 
     code, err = plan(project, capsys, f"prodkit:app={spec_with(project, 'autopr', mutate)}", "prodkit:cloud=aws")
-    assert_clear(code, err, "aws.task_memory_mib", "512", "Fargate allows memory of 2Gi")
+    assert_clear(code, err, "services.engine.aws.task_memory: got '512Mi'", "Fargate allows memory of 2Gi")  # the spec field as written
 
 
 # --- AWS-only limits: each exits 2 before anything is registered -----------------------------------------------
@@ -191,8 +191,10 @@ def test_waf_rate_limit_below_minimum(project, capsys):
     def mutate(d):
         d["routes"][0]["rate_limit_per_minute"] = 5
 
-    code, err = plan(project, capsys, f"prodkit:app={spec_with(project, 'compyle', mutate)}", "prodkit:cloud=aws")
-    assert_clear(code, err, "rate_limit_per_minute", "5", "10")
+    spec = spec_with(project, "compyle", mutate)
+    code, err = plan(project, capsys, f"prodkit:app={spec}", "prodkit:cloud=aws")
+    assert_clear(code, err, "routes[0].rate_limit_per_minute: got 5", "10")
+    assert f"{spec} line {line_of(spec, 'rate_limit_per_minute: 5')}" in err  # the route by index and line, as written
 
 
 def test_rds_retention_above_35_days(project, capsys):
