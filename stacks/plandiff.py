@@ -77,7 +77,9 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
 #: Every Kubernetes object is replaced when its name or namespace changes.
 KUBERNETES_REPLACE_ON = ("metadata.name", "metadata.namespace")
 
-_SECRET_KEY = re.compile(r"(?i)(password|secret|token|private_?key|api_?key|_dsn$)")
+#: Input keys whose string values are secret material (their *Name/*Arn/*Id siblings are references, shown).
+_SECRET_KEY = re.compile(r"(?i)(password|passwd|secret_?string|secret_?value|auth_?token|private_?key|api_?key|token$|dsn$|^secret$)")
+_REFERENCE_KEY = re.compile(r"(Name|Arn|Id|Ids|Ref|Path)$")
 _URN_PREFIX = re.compile(r"^urn:pulumi:[^:]+::[^:]+::")
 
 
@@ -238,7 +240,7 @@ def _path_key(path: str) -> tuple[Any, ...]:
 
 def _redact(inputs: dict[str, Any], type_: str) -> dict[str, Any]:
     def walk(value: Any, key: str, under_secret: bool) -> Any:
-        if under_secret or (isinstance(value, str) and _SECRET_KEY.search(key) and not isinstance(value, bool)):
+        if under_secret or (isinstance(value, str) and _SECRET_KEY.search(key) and not _REFERENCE_KEY.search(key)):
             if isinstance(value, dict):
                 return {k: walk(v, k, True) for k, v in value.items()}
             return REDACTED if value not in (None, "", REDACTED) else value
