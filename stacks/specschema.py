@@ -331,6 +331,8 @@ def markdown() -> str:
         "  - {path: /, service: api}",
         "postgres:",
         '  version: "16"',
+        "backups:",
+        '  database: {schedule: "0 3 * * *", retention_days: 7}',
         "```",
         "",
     ]

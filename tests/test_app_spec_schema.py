@@ -94,3 +94,17 @@ def test_bundled_specs_point_editors_at_the_schema_and_cite_guides_by_name(spec)
     assert "/work/shared" not in text and "seeds/" not in text, "cite the guide by name, not by a path users lack"
     assert not re.search(r"\bL\d+\b", text), "comments cite guide sections by name, not line numbers"
     assert re.search(r"# Source: seed \d{3}, the .+ deployment guide\.", text)
+
+
+@pytest.mark.parametrize("stack", ["prod", "aws-prod"])
+def test_the_minimal_spec_in_the_reference_plans_clean_in_prod(tmp_path, stack, capsys):
+    """The example a newcomer copies from docs/app-spec.md is valid and passes every mandatory rule."""
+    from stacks import cli
+
+    block = re.search(r"```yaml\n(.*?)```", (ROOT / "docs" / "app-spec.md").read_text(), re.S).group(1)
+    spec = tmp_path / "shop.yaml"
+    spec.write_text(block)
+    code = cli.main(["plan", "--stack", stack, "--dir", str(ROOT), "-c", f"prodkit:app={spec}", "--out", str(tmp_path / "out")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "prodkit plan: app shop" in out and "Policy verdicts: all rules pass." in out
