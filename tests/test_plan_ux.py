@@ -254,6 +254,16 @@ def test_planning_another_app_into_the_same_out_removes_the_first_apps_files(tmp
     assert "manifests/deployment-engine.yaml" in listed and "notes.txt" not in listed and "inventory.json" in listed
 
 
+def test_an_out_folder_of_an_older_prodkit_is_adopted(tmp_path):
+    """Folders planned before `.prodkit-plan` existed hold only prodkit's names: they are cleaned, not refused."""
+    out = tmp_path / "old"
+    (out / "manifests").mkdir(parents=True)
+    (out / "inventory.json").write_text("{}")
+    (out / "manifests" / "deployment-old-app.yaml").write_text("kind: Deployment\n")
+    assert cli.main(["plan", "--stack", "staging", "--dir", str(ROOT), "--out", str(out)]) == 0
+    assert not (out / "manifests" / "deployment-old-app.yaml").exists() and (out / ".prodkit-plan").is_file()
+
+
 def test_a_foreign_non_empty_out_folder_is_refused(tmp_path):
     out = tmp_path / "someone-elses"
     out.mkdir()
