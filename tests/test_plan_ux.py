@@ -118,6 +118,8 @@ def test_diff_staging_vs_prod_on_aws_shows_multi_az_and_deletion_protection(aws_
     text = prodkit("diff", str(base), str(head)).stdout
     assert "~ changed rds/instance:Instance postgres-instance" in text
     assert "    multiAz: false -> true" in text
+    assert not re.search(r"\bid-[0-9a-f]{12}\b", text)  # offline ids are shown as the resources they stand for
+    assert "subnetIds.2: (absent) -> network-private-2" in text
     md = prodkit("diff", str(base), str(head), "--format", "markdown").stdout
     assert "| `multiAz` | `false` | `true` |" in md and "| ➕ added |" in md
 
