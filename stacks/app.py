@@ -324,6 +324,7 @@ def _service(cfg: StackConfig, target: Target, name: str, svc: ServiceSpec, net:
 _SERVICE_FIELDS = {
     "cpu_millicores": "cpu", "cpu_limit_millicores": "cpu_limit", "memory_mib": "memory", "memory_limit_mib": "memory_limit",
     "request_timeout_seconds": "timeout_seconds", "probes": "health", "secret_files": "secret_files",
+    "aws.task_memory_mib": "aws.task_memory",
 }
 
 
@@ -336,7 +337,7 @@ def spec_field(at: str) -> Iterator[None]:
         if exc.field.startswith(("prodkit:", at)) or ":" in exc.field:
             raise
         head, dot, rest = exc.field.partition(".")
-        field = _SERVICE_FIELDS.get(head, head) + dot + rest
+        field = _SERVICE_FIELDS.get(exc.field) or _SERVICE_FIELDS.get(head, head) + dot + rest
         raise InputError(f"{at}.{field}", exc.value, exc.allowed, exc.hint) from None
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -149,10 +150,18 @@ def locate(exc: InputError, directory: Path, stack: str, sets: Sequence[str], ap
     if app_ref and top in {f for f in AppSpec.__dataclass_fields__}:
         try:
             path = spec_path(app_ref)
-            _, src = yamlsource.load(path)
+            data, src = yamlsource.load(path)
         except InputError:
             return exc
-        return _with(exc, f"{src.where(field)}: {field}", yamlsource.bool_hint(exc.value, src.typed(field)))
+        by_path = re.match(r"^routes\[(/[^\]]*)\](.*)$", field)  # backends name a route by its path
+        if by_path and isinstance(data, dict):
+            paths = [r.get("path") for r in data.get("routes") or [] if isinstance(r, dict)]
+            if by_path.group(1) in paths:
+                field = f"routes[{paths.index(by_path.group(1))}]{by_path.group(2)}"
+        typed = src.typed(field)
+        if isinstance(exc.value, (int, float)) and not isinstance(exc.value, bool) and typed and not re.fullmatch(r"[-+0-9.eE]+", typed):
+            exc = InputError(exc.field, typed, exc.allowed, exc.hint)  # '512Mi' as written, not the 512 it became
+        return _with(exc, f"{src.where(field)}: {field}", yamlsource.bool_hint(exc.value, typed))
     return exc
 
 

@@ -8,11 +8,13 @@ refuses it rather than mix its files with someone else's.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from components._core import InputError
 
 MANIFEST = ".prodkit-plan"
+_LEGACY = re.compile(r"^(inventory\.json|architecture\.md|manifests/[a-z0-9][a-z0-9.-]*\.yaml)$")
 _HEADER = "# files written by `prodkit plan` into this folder; the next plan here removes them first\n"
 
 
@@ -25,6 +27,9 @@ def claim(out: Path) -> list[str]:
     listing = out / MANIFEST
     if listing.is_file():
         return [line for line in listing.read_text().splitlines() if line and not line.startswith("#")]
+    present = sorted(_files(out))
+    if present and all(_LEGACY.match(name) for name in present):
+        return present  # written by a prodkit plan from before the list existed: the same names, nothing else
     if any(out.iterdir()):
         raise InputError(
             "--out", str(out),

@@ -77,7 +77,9 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
 #: Every Kubernetes object is replaced when its name or namespace changes.
 KUBERNETES_REPLACE_ON = ("metadata.name", "metadata.namespace")
 
-_SECRET_KEY = re.compile(r"(?i)(password|secret|token|private_?key|api_?key|_dsn$)")
+#: Input keys whose string values are secret material (their *Name/*Arn/*Id siblings are references, shown).
+_SECRET_KEY = re.compile(r"(?i)(password|passwd|secret_?string|secret_?value|auth_?token|private_?key|api_?key|token$|dsn$|^secret$)")
+_REFERENCE_KEY = re.compile(r"(Name|Arn|Id|Ids|Ref|Path)$")
 _URN_PREFIX = re.compile(r"^urn:pulumi:[^:]+::[^:]+::")
 
 
@@ -197,7 +199,9 @@ def diff(base: dict[str, Any], head: dict[str, Any]) -> PlanDiff:
         out.append(ResourceDiff(k, cur["type"], cur.get("name", ""), action, changes, [f"{t} changed" for t in triggers]))
     order = {"removed": 0, "replaced": 1, "added": 2, "changed": 3}
     out.sort(key=lambda d: (order[d.action], d.key))
-    return PlanDiff(base, head, out)
+    result = PlanDiff(base, head, out)
+    _show_names(result)
+    return result
 
 
 def replace_triggers(type_: str, paths: Iterable[str]) -> list[str]:
@@ -215,6 +219,23 @@ def replace_triggers(type_: str, paths: Iterable[str]) -> list[str]:
                 if hit not in hits:
                     hits.append(hit)
     return hits
+
+
+_MOCK_ID = re.compile(r"\bid-[0-9a-f]{12}\b")
+
+
+def _named_ids(d: PlanDiff) -> dict[str, str]:
+    """Offline ids (the mock engine's) -> the resource each stands for: a diff shows names, not made-up ids."""
+    from .engine import _fake
+
+    return {_fake("id", f"{r['type']}::{r.get('name', '')}"): str(r.get("name", "")) for doc in (d.base, d.head) for r in doc["resources"]}
+
+
+def _show_names(d: PlanDiff) -> None:
+    ids = _named_ids(d)
+    for r in d.resources:
+        for c in r.changes:
+            c.old, c.new = (_MOCK_ID.sub(lambda m: ids.get(m.group(0), "(id after deploy)"), v) if isinstance(v, str) else v for v in (c.old, c.new))
 
 
 def _changes(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
@@ -238,7 +259,7 @@ def _path_key(path: str) -> tuple[Any, ...]:
 
 def _redact(inputs: dict[str, Any], type_: str) -> dict[str, Any]:
     def walk(value: Any, key: str, under_secret: bool) -> Any:
-        if under_secret or (isinstance(value, str) and _SECRET_KEY.search(key) and not isinstance(value, bool)):
+        if under_secret or (isinstance(value, str) and _SECRET_KEY.search(key) and not _REFERENCE_KEY.search(key)):
             if isinstance(value, dict):
                 return {k: walk(v, k, True) for k, v in value.items()}
             return REDACTED if value not in (None, "", REDACTED) else value

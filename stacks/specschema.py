@@ -59,6 +59,7 @@ DESCRIPTIONS: dict[str, str] = {
     "HealthSpec.liveness": "Liveness probe timings (restarts a stuck container).",
     "HealthSpec.readiness": "Readiness probe timings (takes a container out of the load balancer).",
     "HealthSpec.startup": "Startup probe timings for slow starters (liveness waits for it).",
+    "ProbeSpec.path": "HTTP path of this probe (default: `health.path`).",
     "ProbeSpec.initial_delay_seconds": "Seconds before the first probe.",
     "ProbeSpec.period_seconds": "Seconds between probes.",
     "ProbeSpec.timeout_seconds": "Seconds a probe may take.",
@@ -330,6 +331,8 @@ def markdown() -> str:
         "  - {path: /, service: api}",
         "postgres:",
         '  version: "16"',
+        "backups:",
+        '  database: {schedule: "0 3 * * *", retention_days: 7}',
         "```",
         "",
     ]

@@ -189,7 +189,8 @@ def test_copilot_api():
     assert api.health.path == "/health"
     assert (api.health.liveness.initial_delay_seconds, api.health.liveness.period_seconds) == (10, 10)
     assert (api.health.readiness.initial_delay_seconds, api.health.readiness.period_seconds) == (5, 5)
-    assert api.health.startup is not None
+    startup = api.health.startup
+    assert startup and (startup.period_seconds, startup.timeout_seconds, startup.failure_threshold) == (5, 3, 24)  # 2 minutes
     assert api.env["DEFAULT_MODEL"] == "claude-3-sonnet" and api.env["RATE_LIMIT_REQUESTS"] == "100"
     assert {"ANTHROPIC_API_KEY", "OPENAI_API_KEY", "JWT_SECRET", "ENCRYPTION_KEY"} <= set(api.secrets)
 
@@ -200,7 +201,7 @@ def test_copilot_three_services_and_their_scaling():
     api, wf, ctx = (services[n].autoscaling for n in ("api", "workflow", "context"))
     assert (api.min, api.max, api.cpu_percent, api.memory_percent) == (3, 10, 70, 80)
     assert (wf.min, wf.max) == (2, 5)
-    assert wf.queue is not None and wf.queue.list_name and wf.queue.target_length == 100
+    assert wf.queue and (wf.queue.list_name, wf.queue.target_length) == ("copilot:workflows", 100)
     assert "redis" in services["workflow"].uses
     assert (ctx.min, ctx.max, ctx.memory_percent) == (2, 5, 80)
     for name in ("workflow", "context"):
@@ -254,7 +255,7 @@ def test_arches_api():
 def test_arches_stores_headers_alerts_and_backups():
     app = spec("arches")
     pg = app.postgres
-    assert pg.pooler is not None and pg.pooler.mode == "transaction"
+    assert pg.pooler and pg.pooler.mode == "transaction"
     assert (pg.pooler.default_pool_size, pg.pooler.max_client_connections) == (25, 1000)
     assert {"vector", "pg_stat_statements"} <= set(pg.extensions)
     assert pg.parameters["max_connections"] == "200"

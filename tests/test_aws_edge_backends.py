@@ -355,8 +355,15 @@ def test_paths_that_slug_alike_get_distinct_rule_names():
 
 def test_ingress_publishes_the_lb_suffix_on_routed_services():
     api = service("api", 8000)
-    engine.run(lambda: TlsIngress("edge", ingress_args([Route(path="/", service=api)]), PROD))
-    assert api.handle.load_balancer_arn_suffix is not None
+    seen = {}
+
+    def program():
+        TlsIngress("edge", ingress_args([Route(path="/", service=api)]), PROD)
+        api.handle.load_balancer_arn_suffix.apply(lambda v: seen.__setitem__("suffix", v))
+
+    inv = engine.run(program)
+    (alb,) = inv.of_type("lb/loadBalancer:LoadBalancer")
+    assert seen["suffix"] == f"app/{alb.name}/abc"  # the ALB's own suffix (request-count scaling and alarms read it)
 
 
 # ---- TlsIngress bad inputs -------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ nothing registered (the check pass runs before the engine)."""
 
 from __future__ import annotations
 
+import re
 import copy
 import shutil
 from pathlib import Path
@@ -180,7 +181,7 @@ def test_fargate_size_aws_rejects(project, capsys):
         d["services"]["engine"]["aws"] = {"task_cpu_units": 1024, "task_memory": "512Mi"}
 
     code, err = plan(project, capsys, f"prodkit:app={spec_with(project, 'autopr', mutate)}", "prodkit:cloud=aws")
-    assert_clear(code, err, "aws.task_memory_mib", "512", "Fargate allows memory of 2Gi")
+    assert_clear(code, err, "services.engine.aws.task_memory: got '512Mi'", "Fargate allows memory of 2Gi")  # the spec field as written
 
 
 # --- AWS-only limits: each exits 2 before anything is registered -----------------------------------------------
@@ -190,8 +191,10 @@ def test_waf_rate_limit_below_minimum(project, capsys):
     def mutate(d):
         d["routes"][0]["rate_limit_per_minute"] = 5
 
-    code, err = plan(project, capsys, f"prodkit:app={spec_with(project, 'compyle', mutate)}", "prodkit:cloud=aws")
-    assert_clear(code, err, "rate_limit_per_minute", "5", "10")
+    spec = spec_with(project, "compyle", mutate)
+    code, err = plan(project, capsys, f"prodkit:app={spec}", "prodkit:cloud=aws")
+    assert_clear(code, err, "routes[0].rate_limit_per_minute: got 5", "10")
+    assert f"{spec} line {line_of(spec, 'rate_limit_per_minute: 5')}" in err  # the route by index and line, as written
 
 
 def test_rds_retention_above_35_days(project, capsys):
@@ -223,3 +226,119 @@ def test_invalid_or_too_small_vpc_cidr(project, capsys, cidr, needle):
 def test_bad_shared_gateway_is_named_by_its_config_key(project, capsys, value, needles):
     code, err = plan(project, capsys, f"prodkit:sharedGateway={value}")
     assert_clear(code, err, *needles)
+
+
+# --- where the bad value was written (issue 10, item 5) -------------------------------------------------------
+
+
+def raw_spec(project: Path, app: str, edit) -> str:
+    """A bundled spec's text edited as a user would (comments and all), saved in the project."""
+    text = edit((APPS_DIR / f"{app}.yaml").read_text())
+    path = project / f"{app}-edited.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def line_of(path: str, needle: str) -> int:
+    return next(i for i, line in enumerate(Path(path).read_text().splitlines(), 1) if needle in line)
+
+
+def test_spec_yaml_syntax_error_names_file_line_and_column(project, capsys):
+    spec = raw_spec(project, "compyle", lambda t: t.replace("services:\n", "services:\n  broken: [unclosed\n", 1))
+    code, err = plan(project, capsys, f"prodkit:app={spec}")
+    assert_clear(code, err, spec, "invalid YAML", "line ", "column ")
+    assert re.search(rf"{re.escape(spec)} line \d+, column \d+", err)
+
+
+def test_stack_file_yaml_syntax_error_names_file_line_and_column(project, capsys):
+    (project / "Pulumi.staging.yaml").write_text("config:\n  prodkit:app: compyle\n  prodkit:cloud: [kubernetes\n")
+    code, err = plan(project, capsys)
+    assert_clear(code, err, "Pulumi.staging.yaml line ", "column ", "invalid YAML")
+
+
+def test_duplicate_key_in_a_spec_names_both_lines(project, capsys):
+    spec = raw_spec(project, "compyle", lambda t: t.replace("    port: 8000", "    port: 8000\n    port: 8001", 1))
+    second = line_of(spec, "port: 8001")
+    code, err = plan(project, capsys, f"prodkit:app={spec}")
+    assert_clear(code, err, f"{spec} line {second}", "duplicate key 'port'", f"already set at line {second - 1}")
+
+
+def test_duplicate_key_in_a_stack_file_names_both_lines(project, capsys):
+    stack = project / "Pulumi.staging.yaml"
+    lines = stack.read_text().splitlines()
+    first = next(i for i, line in enumerate(lines, 1) if line.strip().startswith("prodkit:app:"))
+    lines.insert(first, "  prodkit:app: autopr")
+    stack.write_text("\n".join(lines) + "\n")
+    code, err = plan(project, capsys)
+    assert_clear(code, err, f"Pulumi.staging.yaml line {first + 1}", "duplicate key 'prodkit:app'", f"already set at line {first}")
+
+
+def test_unpinned_image_names_the_spec_file_and_the_service_field(project, capsys):
+    spec = raw_spec(project, "copilot", lambda t: t.replace('tag: "1.0.0"                             # «API', 'tag: "latest"                            # «API', 1))
+    assert "latest" in Path(spec).read_text()
+    code, err = plan(project, capsys, f"prodkit:app={spec}")
+    assert_clear(code, err, spec, "services.api.image", "latest", "pin a tag")
+    assert f"line {line_of(spec, 'image: llmcopilot/api-server')}" in err
+
+
+def test_bad_postgres_version_names_the_spec_file_and_line(project, capsys):
+    spec = raw_spec(project, "copilot", lambda t: t.replace('  version: "16"', '  version: "8"', 1))
+    code, err = plan(project, capsys, f"prodkit:app={spec}")
+    line = line_of(spec, 'version: "8"')
+    assert_clear(code, err, f"{spec} line {line}", "postgres.version", "'8'", "14, 15, 16, 17")
+
+
+def test_spec_field_path_is_as_written_without_a_spec_prefix(project, capsys):
+    def mutate(d):
+        d["services"]["fastapi"]["replicas"] = 0
+
+    code, err = plan(project, capsys, f"prodkit:app={spec_with(project, 'compyle', mutate)}")
+    assert_clear(code, err, ": services.fastapi.replicas: got 0")
+    assert "spec.services" not in err
+
+
+def test_domain_is_reported_as_the_config_key(project, capsys):
+    code, err = plan(project, capsys, "prodkit:domain=bad_domain")
+    assert_clear(code, err, "prodkit:domain (set with -c)", "'bad_domain'")
+    assert not err.split("bad input: ", 1)[1].startswith("domain:")
+
+
+def test_domain_in_the_stack_file_names_the_file_and_line(project, capsys):
+    stack = project / "Pulumi.staging.yaml"
+    doc = yaml.safe_load(stack.read_text())
+    doc["config"]["prodkit:domain"] = "Bad_Domain"
+    stack.write_text(yaml.safe_dump(doc, sort_keys=False))
+    line = next(i for i, text in enumerate(stack.read_text().splitlines(), 1) if "prodkit:domain" in text)
+    code, err = plan(project, capsys)
+    assert_clear(code, err, f"Pulumi.staging.yaml line {line}", "prodkit:domain", "'Bad_Domain'")
+
+
+def test_yaml_11_boolean_in_the_stack_file_is_explained(project, capsys):
+    stack = project / "Pulumi.staging.yaml"
+    stack.write_text(stack.read_text().replace("config:\n", "config:\n  prodkit:overrides:\n    waf_mode: off\n", 1))
+    line = next(i for i, text in enumerate(stack.read_text().splitlines(), 1) if "waf_mode: off" in text)
+    code, err = plan(project, capsys)
+    assert_clear(code, err, f"Pulumi.staging.yaml line {line}, column 5", "prodkit:overrides.waf_mode", "got False", "YAML reads off as false; quote it: 'off'")
+
+
+def test_yaml_11_boolean_given_with_dash_c_is_explained(project, capsys):
+    code, err = plan(project, capsys, "prodkit:overrides={waf_mode: off}")
+    assert_clear(code, err, "prodkit:overrides.waf_mode (set with -c)", "YAML reads off as false; quote it: 'off'")
+
+
+def test_yaml_11_boolean_in_a_spec_is_explained(project, capsys):
+    spec = raw_spec(project, "copilot", lambda t: t.replace("  frame_options: DENY", "  frame_options: no", 1))
+    code, err = plan(project, capsys, f"prodkit:app={spec}")
+    assert_clear(code, err, f"{spec} line {line_of(spec, 'frame_options: no')}", "headers.frame_options", "got False", "YAML reads no as false; quote it: 'no'")
+
+
+def test_missing_spec_path_is_file_not_found(project, capsys):
+    missing = project / "nowhere" / "app.yaml"
+    code, err = plan(project, capsys, f"prodkit:app={missing}")
+    assert_clear(code, err, f"file not found: {missing}")
+    assert "compyle" not in err  # not the list of bundled apps
+
+
+def test_unknown_stack_lists_the_stack_files_with_did_you_mean(project, capsys):
+    code, err = plan(project, capsys, stack="stagin")
+    assert_clear(code, err, "--stack", "'stagin'", "stacks here: prod, staging", "Did you mean 'staging'?")

@@ -27,22 +27,26 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 # --- 1. deterministic output ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("stack,app", [("staging", "copilot"), ("aws-prod", "autopr")])
-def test_two_plans_in_two_processes_are_byte_identical(tmp_path, stack, app):
-    """Registration order varies with thread scheduling; the text, JSON, inventory, manifests and diagram do not."""
+@pytest.mark.parametrize("stack,app,formats", [("staging", "copilot", ("text", "json", "text")), ("aws-prod", "autopr", ("text", "text"))])
+def test_two_plans_in_two_processes_are_byte_identical(tmp_path, stack, app, formats):
+    """Registration order varies with thread scheduling; the text, JSON, inventory, manifests and diagram do not.
+    (`--format json` prints the bytes written to inventory.json, so comparing those covers the JSON.)"""
     runs = []
-    for fmt in ("text", "json", "text"):
+    for fmt in formats:
         out = tmp_path / "out"
         proc = prodkit("plan", "--stack", stack, "-c", f"prodkit:app={app}", "--out", str(out), "--format", fmt)
         assert proc.returncode in (0, 1), proc.stderr
-        runs.append((proc.stdout, snapshot(out)))
-    (text1, files1), (json2, files2), (text3, files3) = runs
-    assert text1 == text3
-    assert files1 == files2 == files3
-    assert json2.strip().encode() == files1["inventory.json"]  # the JSON of process 2 equals the inventory of process 1
-    assert "architecture.md" in files1 and "inventory.json" in files1
+        runs.append((fmt, proc.stdout, snapshot(out)))
+    texts = {stdout for fmt, stdout, _ in runs if fmt == "text"}
+    assert len(texts) == 1
+    first = runs[0][2]
+    assert all(files == first for _, _, files in runs)
+    for fmt, stdout, _ in runs:
+        if fmt == "json":
+            assert stdout.strip().encode() == first["inventory.json"]
+    assert "architecture.md" in first and "inventory.json" in first
     if stack == "staging":
-        assert any(name.startswith("manifests/") for name in files1)
+        assert any(name.startswith("manifests/") for name in first)
 
 
 def test_components_in_spec_order_and_resources_by_urn_within_each():
@@ -69,12 +73,16 @@ def test_components_in_spec_order_and_resources_by_urn_within_each():
 # --- 2. prodkit diff --------------------------------------------------------------------------------------------
 
 
-def _plan_json(tmp_path: Path, stack: str, *sets: str) -> Path:
-    out = tmp_path / f"plan-{stack}-{len(list(tmp_path.iterdir()))}"
-    proc = prodkit("plan", "--stack", stack, *[x for s in sets for x in ("-c", s)], "--out", str(out), "--format", "json")
-    assert proc.returncode in (0, 1), proc.stderr
-    path = out.with_suffix(".json")
-    path.write_text(proc.stdout)
+def _plan_doc(app: str, profile: str, cloud: str) -> dict:
+    """The `plan --format json` document of a bundled app (planned in this process, cached)."""
+    cfg, inventory, _ = planned(app, profile, cloud)
+    return {"stack": cfg.stack, "app": cfg.app.name, "cloud": cfg.cloud.value, "profile": cfg.profile.name,
+            "resources": [r.as_json() for r in inventory.resources], "violations": []}
+
+
+def _write(tmp: Path, name: str, doc: dict) -> Path:
+    path = tmp / f"{name}.json"
+    path.write_text(json.dumps(doc, sort_keys=True))
     return path
 
 
@@ -82,7 +90,7 @@ def _plan_json(tmp_path: Path, stack: str, *sets: str) -> Path:
 def aws_staging_vs_prod(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("diff-aws")
     # compyle leaves HA to the profile (autopr forces Multi-AZ in both).
-    return _plan_json(tmp, "aws-staging", "prodkit:app=compyle"), _plan_json(tmp, "aws-prod", "prodkit:app=compyle")
+    return _write(tmp, "staging", _plan_doc("compyle", "staging", "aws")), _write(tmp, "prod", _plan_doc("compyle", "prod", "aws"))
 
 
 def test_diff_staging_vs_prod_on_aws_shows_multi_az_and_deletion_protection(aws_staging_vs_prod):
@@ -110,14 +118,14 @@ def test_diff_staging_vs_prod_on_aws_shows_multi_az_and_deletion_protection(aws_
     text = prodkit("diff", str(base), str(head)).stdout
     assert "~ changed rds/instance:Instance postgres-instance" in text
     assert "    multiAz: false -> true" in text
+    assert not re.search(r"\bid-[0-9a-f]{12}\b", text)  # offline ids are shown as the resources they stand for
+    assert "subnetIds.2: (absent) -> network-private-2" in text
     md = prodkit("diff", str(base), str(head), "--format", "markdown").stdout
     assert "| `multiAz` | `false` | `true` |" in md and "| ➕ added |" in md
 
 
-def test_diff_staging_vs_prod_on_kubernetes_shows_replicas(tmp_path):
-    base = _plan_json(tmp_path, "staging", "prodkit:app=copilot")
-    head = _plan_json(tmp_path, "prod", "prodkit:app=copilot")
-    d = plandiff.diff(plandiff.load(base, "BASE"), plandiff.load(head, "HEAD"))
+def test_diff_staging_vs_prod_on_kubernetes_shows_replicas():
+    d = plandiff.diff(_plan_doc("copilot", "staging", "kubernetes"), _plan_doc("copilot", "prod", "kubernetes"))
     api = next(r for r in d.resources if r.type == "kubernetes:apps/v1:Deployment" and r.name.startswith("api"))
     changes = {c.path: (c.old, c.new) for c in api.changes}
     assert changes["spec.replicas"] == (2, 3)
@@ -235,18 +243,27 @@ def test_comment_fits_the_limit_by_cutting_plan_texts_first(tmp_path):
 
 def test_planning_another_app_into_the_same_out_removes_the_first_apps_files(tmp_path):
     out = tmp_path / "out"
-    assert prodkit("plan", "--stack", "staging", "--out", str(out)).returncode == 0
+    assert cli.main(["plan", "--stack", "staging", "--dir", str(ROOT), "--out", str(out)]) == 0
     assert (out / "manifests" / "deployment-fastapi.yaml").is_file()
     (out / "notes.txt").write_text("mine")
     (out / "manifests" / "extra.yaml").write_text("kind: Mine\n")
-    proc = prodkit("plan", "--stack", "staging", "-c", "prodkit:app=autopr", "--out", str(out))
-    assert proc.returncode == 0, proc.stderr
+    assert cli.main(["plan", "--stack", "staging", "--dir", str(ROOT), "-c", "prodkit:app=autopr", "--out", str(out)]) == 0
     names = {p.name for p in (out / "manifests").iterdir()}
     assert not {n for n in names if "fastapi" in n or "nextjs" in n}
     assert "deployment-engine.yaml" in names
     assert (out / "notes.txt").read_text() == "mine" and (out / "manifests" / "extra.yaml").is_file()
     listed = (out / ".prodkit-plan").read_text().splitlines()
     assert "manifests/deployment-engine.yaml" in listed and "notes.txt" not in listed and "inventory.json" in listed
+
+
+def test_an_out_folder_of_an_older_prodkit_is_adopted(tmp_path):
+    """Folders planned before `.prodkit-plan` existed hold only prodkit's names: they are cleaned, not refused."""
+    out = tmp_path / "old"
+    (out / "manifests").mkdir(parents=True)
+    (out / "inventory.json").write_text("{}")
+    (out / "manifests" / "deployment-old-app.yaml").write_text("kind: Deployment\n")
+    assert cli.main(["plan", "--stack", "staging", "--dir", str(ROOT), "--out", str(out)]) == 0
+    assert not (out / "manifests" / "deployment-old-app.yaml").exists() and (out / ".prodkit-plan").is_file()
 
 
 def test_a_foreign_non_empty_out_folder_is_refused(tmp_path):
@@ -284,27 +301,35 @@ def test_diagram_labels_are_escaped_not_mangled():
 # --- 8. the text a reviewer reads -----------------------------------------------------------------------------------
 
 
-def test_text_header_names_the_profile_choices_and_the_rules_run(tmp_path):
-    proc = prodkit("plan", "--stack", "staging", "--out", str(tmp_path / "o"))
-    header = proc.stdout.split("\n\n", 1)[0]
+def _text(app: str, profile: str, cloud: str) -> str:
+    cfg, inventory, _ = planned(app, profile, cloud)
+    return summary.text(cfg, inventory, [], [], Path("out"))
+
+
+def test_text_header_names_the_profile_choices_and_the_rules_run():
+    header = _text("compyle", "staging", "kubernetes").split("\n\n", 1)[0]
     flat = " ".join(header.split())
     assert "Profile staging, against prod:" in flat
     assert "database/cache HA off (prod on)" in flat and "WAF and rate rules count (prod block)" in flat
     assert "policies advisory (prod mandatory)" in flat
+    assert all(len(line) <= summary.WIDTH for line in header.splitlines()[1:])
     import policies
 
     run = sum(1 for r in policies.RULES if "plan" in r.engines and not r.prod_only)
     prod_only = sorted(r.id for r in policies.RULES if "plan" in r.engines and r.prod_only)
     assert f"Policy pack: {run} rules run" in flat
     assert f"{len(prod_only)} prod-only rules not run in staging: {', '.join(prod_only)}" in flat
-    overridden = prodkit("plan", "--stack", "staging", "--out", str(tmp_path / "p"), "-c", "prodkit:overrides={log_retention_days: 30}")
-    assert "Changed by prodkit:overrides: log_retention_days: 14 -> 30." in " ".join(overridden.stdout.split())
+    prod = " ".join(_text("compyle", "prod", "kubernetes").split("\n\n", 1)[0].split())
+    assert "every violation mandatory" in prod and "not run" not in prod
+    from stacks.profiles import resolve
+
+    assert summary.profile_lines(resolve("staging", {"log_retention_days": 30}))[1] == "Changed by prodkit:overrides: log_retention_days: 14 -> 30."
 
 
-def test_text_shows_no_mock_ids(tmp_path):
-    proc = prodkit("plan", "--stack", "aws-prod", "--out", str(tmp_path / "o"))
-    assert not re.search(r"\bid-[0-9a-f]{12}\b", proc.stdout)
-    assert "subnetId=network-public-0" in proc.stdout  # the NAT's subnet by name, not by mock id
+def test_text_shows_no_mock_ids():
+    text = _text("autopr", "prod", "aws")
+    assert not re.search(r"\bid-[0-9a-f]{12}\b", text)
+    assert "subnetId=network-public-0" in text  # the NAT's subnet by name, not by mock id
 
 
 @pytest.mark.parametrize("text", [

@@ -130,7 +130,12 @@ def test_pr_workflow_runs_pr_code_without_secrets_and_previews_same_repo_only():
     assert plan["permissions"] == {"contents": "read"}
     uploads = [s for s in plan["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
     assert uploads and uploads[0]["with"]["name"] == "prodkit-plan-comment"
-    assert "prodkit plan" in plan["name"] and any('"plan", "--stack"' in s.get("run", "") for s in plan["steps"])
+    assert "prodkit plan" in plan["name"]
+    runs = "\n".join(s.get("run", "") for s in plan["steps"])
+    assert 'prodkit plan --stack "$stack"' in runs and "prodkit comment " in runs
+    assert "python - " not in runs and "<<" not in runs, "the comment is made by `prodkit comment`, not by a script inlined here"
+    checkouts = [s for s in plan["steps"] if s.get("uses", "").startswith("actions/checkout@")]
+    assert [c.get("with", {}).get("ref") for c in checkouts] == [None, "${{ github.event.pull_request.base.sha }}"]
     same_repo = "github.event.pull_request.head.repo.full_name == github.repository"
     for job_id, job in jobs.items():
         if "secrets." in yaml.safe_dump(job):
@@ -182,3 +187,37 @@ def test_deploys_staging_on_main_and_prod_on_version_tags_behind_approval():
         groups.add(job["concurrency"]["group"])
         assert set(job["permissions"]) <= {"contents", "id-token"}
     assert len(groups) == len(jobs), "each stack needs its own concurrency group"
+
+
+def _plan_script() -> str:
+    (step,) = [s for s in by_name("pr.yml")["jobs"]["plan"]["steps"] if s.get("id") == "plan"]
+    return step["run"]
+
+
+def test_the_plan_step_plans_head_and_base_and_writes_the_comment(tmp_path):
+    """Run the workflow's plan step as GitHub would: a head checkout, the base in .prodkit-base, a base venv."""
+    import shutil
+
+    work = tmp_path / "work"
+    base = work / ".prodkit-base"
+    base.mkdir(parents=True)
+    for name in ("Pulumi.yaml", "Pulumi.aws-staging.yaml"):
+        shutil.copy(ROOT / name, work / name)
+        shutil.copy(ROOT / name, base / name)
+    # The pull request raises the log retention of staging: the comment must show that change.
+    head_file = work / "Pulumi.aws-staging.yaml"
+    head_file.write_text(head_file.read_text().replace("config:\n", "config:\n  prodkit:overrides:\n    log_retention_days: 30\n", 1))
+    temp = tmp_path / "runner"
+    (temp / "base-venv" / "bin").mkdir(parents=True)
+    (temp / "base-venv" / "bin" / "prodkit").symlink_to(Path(tool("prodkit")))
+    output = tmp_path / "github-output"
+    env = {**os.environ, "RUNNER_TEMP": str(temp), "GITHUB_OUTPUT": str(output), "PR_NUMBER": "42", "HEAD_SHA": "f" * 40,
+           "COMMENT_DIR": str(temp / "prodkit-plan-comment"), "PATH": f"{Path(tool('prodkit')).parent}:{os.environ['PATH']}"}
+    proc = subprocess.run(["bash", "-c", _plan_script()], cwd=work, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    body = (temp / "prodkit-plan-comment" / "comment.md").read_text()
+    assert "| `aws-staging` | ✅ clean |" in body
+    assert "| `retentionInDays` | `14` | `30` |" in body
+    assert "```mermaid" in body
+    assert (temp / "prodkit-plan-comment" / "pr-number.txt").read_text() == "42\n"
+    assert output.read_text() == "failed=\n"
