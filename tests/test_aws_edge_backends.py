@@ -679,3 +679,13 @@ def test_aws_stack_exports_the_dns_records_and_the_plan_text_lists_them(tmp_path
             assert "DNS to create before the first deploy finishes" in text
             assert f"CNAME  {cfg.domain}  ->  <load balancer DNS name>" in text
             assert "_<token>.acm-validations.aws." in text
+
+
+def test_routes_needing_more_waf_capacity_than_a_web_acl_holds_are_refused_before_registration():
+    api = service("api", 8000)
+    routes = [Route(path="/", service=api)] + [Route(path=f"/r{i}", service=api) for i in range(60)]
+    err, registered = refused(lambda: TlsIngress("edge", ingress_args(routes), PROD))
+    assert "routes: got 61" in str(err) and "1500" in str(err) and not registered
+    from components.tls_ingress._aws import waf_capacity
+
+    assert waf_capacity(["/api/auth", "/api", "/health", "/"]) == 925 + (2 + 4) + (2 + 4 + 4) + (2 + 4) + (2 + 8)
