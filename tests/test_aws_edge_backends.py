@@ -72,8 +72,8 @@ def plan_ingress(platform=PROD, **kwargs):
     return engine.run(lambda: TlsIngress("edge", ingress_args(routes, **kwargs), platform), stack=platform.stack)
 
 
-def rules_of(inv):
-    return {r["name"]: r for r in inv.named("edge-waf").inputs["rules"]}
+def rules_of(inv, acl="edge-waf"):
+    return {r["name"]: r for r in inv.named(acl).inputs["rules"]}
 
 
 def refused(build) -> tuple[InputError, list]:
@@ -206,9 +206,9 @@ def waf_depth(statement):
     return 0
 
 
-def counted_by(inv, path):
+def counted_by(inv, path, acl="edge-waf"):
     """The rate rules that count a request for `path`."""
-    return {name for name, r in rules_of(inv).items() if name.startswith("rate-")
+    return {name for name, r in rules_of(inv, acl).items() if name.startswith("rate-")
             and waf_matches(r["statement"]["rateBasedStatement"].get("scopeDownStatement"), path)}
 
 
@@ -686,3 +686,30 @@ def test_aws_stack_exports_the_dns_records_and_the_plan_text_lists_them(tmp_path
             assert "DNS to create before the first deploy finishes" in text
             assert f"CNAME  {cfg.domain}  ->  <load balancer DNS name>" in text
             assert "_<token>.acm-validations.aws." in text
+
+
+def test_routes_needing_more_waf_capacity_than_a_web_acl_holds_are_refused_before_registration():
+    api = service("api", 8000)
+    routes = [Route(path="/", service=api)] + [Route(path=f"/r{i}", service=api) for i in range(60)]
+    err, registered = refused(lambda: TlsIngress("edge", ingress_args(routes), PROD))
+    assert "routes: got 61" in str(err) and "1500" in str(err) and not registered
+    from components.tls_ingress._aws import waf_capacity
+
+    assert waf_capacity(["/api/auth", "/api", "/health", "/"]) == 925 + (2 + 4) + (2 + 4 + 4) + (2 + 4) + (2 + 8)
+
+
+def test_chat_stack_on_aws_counts_each_request_against_its_most_specific_route_only():
+    from pathlib import Path
+
+    from stacks import cli
+
+    cfg = cli.load_stack(Path(__file__).resolve().parent.parent, "aws-prod", ["prodkit:app=chat"])
+    inventory, _ = cli.run_plan(cfg)
+    limits = {r.path: r.rate_limit_per_minute for r in cfg.app.routes}
+    assert {"/api/auth", "/api", "/"} <= set(limits)
+    for path, route in (("/api/auth/callback/github", "/api/auth"), ("/api/1/chat", "/api"), ("/api", "/api"),
+                        ("/apidocs", "/"), ("/", "/")):
+        (rule,) = counted_by(inventory, path, acl="ingress-waf")
+        assert rule == {"/api/auth": "rate-api-auth", "/api": "rate-api", "/": "rate-root"}[route], path
+        statement = rules_of(inventory, "ingress-waf")[rule]["statement"]["rateBasedStatement"]
+        assert statement["limit"] == limits[route], (path, rule)

@@ -13,7 +13,9 @@ What it creates:
   ``parameters``;
 * ``{name}-log-postgresql`` / ``{name}-log-upgrade``: the log-export groups ``/aws/rds/instance/<id>/<log>``,
   made before the instance with ``AwsPostgresOptions.log_retention_days`` and the stack key (RDS would otherwise
-  create them on first export, never expiring);
+  create them on first export, never expiring). A stack deployed before these existed has them already (made by
+  RDS): adopt them once with ``pulumi import aws:cloudwatch/logGroup:LogGroup <name>-log-postgresql
+  /aws/rds/instance/<id>/postgresql`` (and ``upgrade``) before ``pulumi up``;
 * the instance: gp3 with storage autoscaling up to ``storage_ceiling_gib``, KMS encryption, not public,
   Multi-AZ with ``high_availability``, automated backups/PITR, Performance Insights, enhanced monitoring,
   CloudWatch log exports, IAM database authentication, the master password generated and rotated by RDS in

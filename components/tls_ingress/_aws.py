@@ -33,6 +33,7 @@ What it creates (every taggable resource tagged with ``platform.labels("tls-ingr
   NOT for each more specific route (its path EXACTLY, STARTS_WITH "its path/"), so "/api" counts "/api" and
   "/api/x" but neither "/apiX" nor "/api/auth/..." when "/api/auth" is a route; "/" counts what no other route
   claims (everything when it is the only route). Two logical levels, the most a rate-based scope-down allows.
+  Routes whose rules would need more than the 1500 WCUs a web ACL holds at the base price are refused.
   ``waf_mode="count"`` only counts. The common rule set's ``SizeRestrictions_BODY`` (bodies over 8 KiB) is set to
   count: an ALB's WAF inspects at most 8 KiB of body, and agent APIs routinely post larger prompts;
   ``body_size_mib`` is enforced by the application.
@@ -147,6 +148,13 @@ def validate(args: TlsIngressArgs, platform: Platform) -> None:
                 f"AWS WAF rate-based rules need a limit of at least {WAF_MIN_RATE_LIMIT} requests per window "
                 "(the window is 60 s, so at least 10 requests/minute)",
             )
+    capacity = waf_capacity([r.path for r in args.routes])
+    if capacity > WAF_DEFAULT_CAPACITY:
+        raise InputError(
+            "routes", len(args.routes),
+            f"the web ACL would need about {capacity} WCUs (managed rule groups {MANAGED_WCU} + per-route rate rules "
+            f"and their scope-downs); a web ACL holds {WAF_DEFAULT_CAPACITY} at the base price: route fewer paths",
+        )
     rules = [r for r in args.routes if r.path != "/"]
     if len(rules) > MAX_LISTENER_RULES:
         raise InputError("routes", len(rules), f"an ALB listener holds at most {MAX_LISTENER_RULES} rules (the default quota)")
@@ -446,6 +454,18 @@ def _log_policy(bucket_arn: str, account: str, legacy_principal: str | None) -> 
         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
     })
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+#: Web ACL capacity (WCUs) included in the base price, and what the managed groups used here take of it
+#: (AWSManagedRulesCommonRuleSet 700, KnownBadInputs 200, AmazonIpReputationList 25).
+WAF_DEFAULT_CAPACITY = 1500
+MANAGED_WCU = 700 + 200 + 25
+
+
+def waf_capacity(paths: list[str]) -> int:
+    """WCUs of the web ACL: the managed groups, and per route a rate rule (2) whose scope-down costs 2 per byte
+    match (EXACTLY/STARTS_WITH without transformation) - 2 for its own path, 2 per more specific route."""
+    return MANAGED_WCU + sum(2 + (0 if p == "/" else 4) + 4 * len(more_specific(p, paths)) for p in paths)
 
 
 def more_specific(path: str, paths: list[str]) -> list[str]:
