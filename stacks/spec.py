@@ -132,6 +132,7 @@ class ServiceSpec:
     autoscaling: AutoscalingSpec | None = None
     aws: AwsServiceSpec | None = None
     gcp: GcpServiceSpec | None = None
+    """GCP-only settings (ignored on other clouds)."""
     timeout_seconds: int | None = None
     """Longest request the service serves (calls from other services included). Default: the longest timeout of
     the routes targeting it, else 60 s."""

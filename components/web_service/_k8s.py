@@ -242,7 +242,7 @@ def build(name: str, args: WebServiceArgs, platform: Platform, child: pulumi.Res
     for link in links:
         for f in getattr(link.peer, "files", None) or ():
             role = f"link-{link.name}-{_slug(f['key'], 20)}"
-            volumes.append({"name": role, "secret": {"secret_name": f["secret"], "default_mode": 0o444,
+            volumes.append({"name": role, "secret": {"secret_name": f["secret"], "default_mode": 0o440,
                                                       "items": [{"key": f["key"], "path": f["key"]}]}})
             mounts.append({"name": role, "mount_path": f["dir"], "read_only": True})
             if f.get("env"):
