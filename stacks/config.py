@@ -41,6 +41,8 @@ KEYS: Mapping[str, str] = {
     "hostedZoneId": "Route 53 zone for certificate validation and DNS (AWS)",
     "vpcCidr": "VPC CIDR (AWS), default 10.0.0.0/16",
     "backupCopyRegion": "region receiving copies of AWS Backup recovery points",
+    "location": "Azure location, e.g. eastus2 (Azure; default prodkit:region)",
+    "subscription": "Azure subscription id (a GUID; Azure)",
 }
 
 
@@ -62,6 +64,10 @@ class StackConfig:
     hosted_zone_id: str = ""
     vpc_cidr: str = "10.0.0.0/16"
     backup_copy_region: str = ""
+    location: str = ""
+    """Azure location (validated against the public Azure locations); the stack's region on Azure."""
+    subscription: str = ""
+    """Azure subscription id (validated GUID): scopes the role definitions Key Vault access is granted with."""
     secrets: Mapping[str, Any] = field(default_factory=dict)
     """Secret name -> value (an Output in the real program, a placeholder offline)."""
 
@@ -132,9 +138,14 @@ def resolve(stack: str, raw: Mapping[str, Any], secret_values: Mapping[str, Any]
             f"the {app.name} app requires this secret ({app.secrets[name].description or 'see the app spec'})",
             f"Set it with `pulumi config set --secret prodkit:{name} <value> --stack {stack}`.",
         )
+    location, subscription = "", ""
+    if cloud is Cloud.AZURE or "location" in values or "subscription" in values:
+        from .targets.azure import check_config
+
+        location, subscription = check_config(values, cloud, stack)
     return StackConfig(
         stack=stack, app=app, app_ref=str(values["app"]), cloud=cloud, profile=profile, domain=domain,
-        region=str(values.get("region") or ""), namespace=str(values.get("namespace") or ""),
+        region=location or str(values.get("region") or ""), location=location, subscription=subscription, namespace=str(values.get("namespace") or ""),
         image_tags=dict(tags), alert_emails=tuple(emails), backup_bucket=str(values.get("backupBucket") or ""),
         backup_endpoint=str(values.get("backupEndpoint") or ""),
         cluster_issuer=str(values.get("clusterIssuer") or "letsencrypt-prod"),

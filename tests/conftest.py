@@ -14,7 +14,7 @@ if str(ROOT) not in sys.path:
 
 APPS = ("compyle", "autopr", "copilot", "chat", "arches")
 PROFILES = ("staging", "prod")
-CLOUDS = ("kubernetes", "aws")
+CLOUDS = ("kubernetes", "aws", "azure")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -32,6 +32,8 @@ def planned(app: str, profile: str, cloud: str):
     from stacks import cli
 
     stack = "prod" if profile == "prod" else "staging"
+    if cloud == "azure":  # Azure needs its location (and subscription): the Azure stack files carry them
+        stack = f"azure-{stack}"
     cfg = cli.load_stack(ROOT, stack, [f"prodkit:app={app}", f"prodkit:profile={profile}", f"prodkit:cloud={cloud}"])
     inventory, composition = cli.run_plan(cfg)
     return cfg, inventory, composition

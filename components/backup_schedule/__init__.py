@@ -4,7 +4,7 @@
 |---|---|---|---|
 | aws | AWS Backup vault (KMS) + plan (schedule, retention, optional cross-region copy) + selection | RDS instance | EFS file systems |
 | gcp | Cloud SQL backup configuration + scheduled export to a versioned, retention-locked bucket | Cloud SQL | Filestore backups |
-| azure | Flexible Server retention + geo-redundancy; Data Protection backup vault for long-term copies | Flexible Server | Azure Files share snapshots |
+| azure | Data Protection backup vault (soft delete, immutability with deletion protection) + policy on the schedule with `retention_days` + backup instance; the vault's identity gets the roles Azure Backup needs | Flexible Server long-term backups (beside its own 7-35 day PITR backups) | Azure Files share backup with the same vault's schedule and retention |
 | kubernetes | CNPG ScheduledBackup to an S3-compatible bucket (barman), retention policy | CNPG Cluster | CronJob: tar + upload, `concurrencyPolicy: Forbid`, history limits, deadline, hardened pod |
 """
 
@@ -65,6 +65,19 @@ class AwsBackupOptions:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AzureBackupOptions:
+    """Azure-only settings of BackupSchedule (Data Protection backup vault)."""
+
+    vault_redundancy: str = "GeoRedundant"
+    """Storage redundancy of the backup vault: "LocallyRedundant", "ZoneRedundant" or "GeoRedundant". Default:
+    "GeoRedundant"; staging uses "LocallyRedundant"."""
+
+    def __post_init__(self) -> None:
+        if self.vault_redundancy not in ("LocallyRedundant", "ZoneRedundant", "GeoRedundant"):
+            raise InputError("azure.vault_redundancy", self.vault_redundancy, "allowed: GeoRedundant, LocallyRedundant, ZoneRedundant")
+
+
+@dataclass(frozen=True, kw_only=True)
 class BackupScheduleArgs:
     """Arguments of :class:`BackupSchedule`."""
 
@@ -82,6 +95,8 @@ class BackupScheduleArgs:
     """AWS-only options. Default: AwsBackupOptions() on AWS; an error on other clouds."""
     kubernetes: KubernetesBackupOptions | None = None
     """Kubernetes-only options. Default: KubernetesBackupOptions() on Kubernetes; an error on other clouds."""
+    azure: AzureBackupOptions | None = None
+    """Azure-only options. Default: AzureBackupOptions() on Azure; an error on other clouds."""
 
     def __post_init__(self) -> None:
         cron("backups.database.schedule", self.schedule)

@@ -4,7 +4,7 @@
 |---|---|---|
 | aws | CloudWatch alarms per service (CPU, memory, ALB 5xx rate, p95 target response time) and per data store (RDS CPU, free storage, Redis memory) to an SNS topic | SNS email subscriptions |
 | gcp | Cloud Monitoring alert policies + notification channels | email channels |
-| azure | Azure Monitor metric alerts + action group | action group emails |
+| azure | Azure Monitor metric alerts per Container App (CPU, memory, restarts), per Flexible Server (CPU, storage) and Managed Redis (memory), and on the Front Door profile (5xx share, latency) when an ingress is given | action group with one email receiver per address |
 | kubernetes | ServiceMonitor per service exposing metrics, PrometheusRule with HighErrorRate / HighLatency / HighMemoryUsage | Alertmanager routes (cluster-wide) |
 """
 
@@ -40,6 +40,15 @@ class AlertThresholds:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AzureMonitoringOptions:
+    """Azure-only settings of Monitoring."""
+
+    ingress: Any = None
+    """The TlsIngress (Front Door) whose 5xx share and latency the error-rate and latency alerts watch. Default:
+    none (only per-service CPU, memory and restart alerts)."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class MonitoringArgs:
     """Arguments of :class:`Monitoring`."""
 
@@ -51,6 +60,8 @@ class MonitoringArgs:
     """Alert thresholds. Default: AlertThresholds()."""
     notify_emails: Sequence[str] = ()
     """Who gets alerts (managed clouds). Default: nobody (alerts visible in the console only)."""
+    azure: AzureMonitoringOptions | None = None
+    """Azure-only options. Default: AzureMonitoringOptions() on Azure; an error on other clouds."""
 
     def __post_init__(self) -> None:
         if not self.services:

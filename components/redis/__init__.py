@@ -4,7 +4,7 @@
 |---|---|---|---|---|
 | aws | ElastiCache replication group (Redis 7 / Valkey), KMS at rest | 2+ nodes, automatic failover, Multi-AZ | `transit_encryption_enabled`, AUTH token in Secrets Manager | daily snapshots (`snapshot_retention_days`) |
 | gcp | Memorystore | STANDARD_HA | transit encryption, AUTH | RDB snapshots |
-| azure | Azure Managed Redis (Azure Cache for Redis is being retired), private endpoint | HA on | TLS 1.2+, access keys in Key Vault | RDB |
+| azure | Azure Managed Redis (`redisenterprise` cluster + `default` database; Azure Cache for Redis takes no new instances and retires), SKU from `memory_mib` and `azure.tier`, private endpoint only, EnterpriseCluster policy (one endpoint for non-cluster clients) | `highAvailability` Enabled (replica in another zone) | TLS 1.2 minimum, `clientProtocol` Encrypted only; access keys (not Entra: a `rediss://` URL carries a password) kept in Key Vault | AOF every second |
 | kubernetes | StatefulSet on the official `redis:7` image, PVC, hardened pod | Sentinel (3 sentinels, 1 primary + 2 replicas) | `requirepass` from a generated Secret; in-cluster traffic is not TLS (NetworkPolicy limits it to linked services) | AOF `appendfsync everysec` |
 """
 
@@ -29,6 +29,17 @@ class AwsRedisOptions:
     """Cache node type. Default: the smallest cache.t4g/m7g type whose memory holds `memory_mib`."""
     engine: str = "redis"
     """"redis" or "valkey". Default: "redis"."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AzureRedisOptions:
+    """Azure-only settings of ManagedRedis (Azure Managed Redis)."""
+
+    tier: str = "Balanced"
+    """Performance tier: "Balanced" (4 GB per vCPU), "MemoryOptimized" (8 GB per vCPU, from 12 GB) or
+    "ComputeOptimized" (2 GB per vCPU, from 3 GB). Default: "Balanced"."""
+    sku: str | None = None
+    """Explicit SKU, e.g. "Balanced_B5"; must hold `memory_mib`. Default: the smallest SKU of `tier` that holds it."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,6 +78,8 @@ class ManagedRedisArgs:
     """AWS-only options. Default: AwsRedisOptions() on AWS; an error on other clouds."""
     kubernetes: KubernetesRedisOptions | None = None
     """Kubernetes-only options. Default: KubernetesRedisOptions() on Kubernetes; an error on other clouds."""
+    azure: AzureRedisOptions | None = None
+    """Azure-only options. Default: AzureRedisOptions() on Azure; an error on other clouds."""
 
     def __post_init__(self) -> None:
         if str(self.version) not in ("7",):
@@ -85,7 +98,8 @@ class ManagedRedis(Component):
 
     Example: ``cache = ManagedRedis("cache", ManagedRedisArgs(network=net, memory_mib=1024), platform)``
 
-    Cost: AWS ElastiCache node-hours x nodes; Kubernetes the pods' requests and volumes.
+    Cost: AWS ElastiCache node-hours x nodes; Kubernetes the pods' requests and volumes; Azure Managed Redis SKU-hours
+    (HA doubles the nodes) + the private endpoint.
     """
 
     ARGS = ManagedRedisArgs

@@ -5,7 +5,7 @@ timeouts and rate limits.
 |---|---|---|---|---|
 | aws | internet-facing ALB in public subnets, HTTPS listener (TLS 1.3/1.2 policy), HTTP listener redirecting 301, listener rules per route, access logs to an encrypted bucket | ACM with DNS validation | WAFv2 rate-based rule + AWS managed rule groups | idle timeout covers the longest route |
 | gcp | global external HTTPS LB, serverless NEGs, URL map | Google-managed | Cloud Armor rate limiting | backend timeout per service |
-| azure | Container Apps ingress (HTTPS only); Front Door + WAF where rate limiting is asked | managed certificate | Front Door WAF rate rule | - |
+| azure | Front Door Premium: endpoint, origin group per routed service over a private link to the internal Container Apps environment, route per path (HTTPS redirect, HTTPS-only forwarding), rule set for HSTS and security headers; origin timeout is profile-wide, 16-240 s (longer routes: see the backend) | AFD managed certificate, TLS 1.2 minimum | WAF policy: Microsoft default rule set + bot manager, one rate-limit custom rule per route per client IP; Detection when counting, Prevention when blocking | Front Door streams responses; the 240 s timeout applies between bytes |
 | kubernetes | Ingress (class nginx); routes with different annotations become separate Ingress objects for the same host | cert-manager `cluster-issuer` | nginx `limit-rpm` per route | `proxy-buffering: off` |
 """
 
@@ -80,6 +80,16 @@ class AwsIngressOptions:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AzureIngressOptions:
+    """Azure-only settings of TlsIngress (Front Door Premium)."""
+
+    default_rule_set_version: str = "2.1"
+    """Version of the Microsoft_DefaultRuleSet managed WAF rules. Default: "2.1"."""
+    bot_protection: bool = True
+    """Add the Microsoft_BotManagerRuleSet managed rules. Default: on."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class KubernetesIngressOptions:
     """Kubernetes-only settings of TlsIngress."""
 
@@ -113,6 +123,8 @@ class TlsIngressArgs:
     """AWS-only options. Default: AwsIngressOptions() on AWS; an error on other clouds."""
     kubernetes: KubernetesIngressOptions | None = None
     """Kubernetes-only options. Default: KubernetesIngressOptions() on Kubernetes; an error on other clouds."""
+    azure: AzureIngressOptions | None = None
+    """Azure-only options. Default: AzureIngressOptions() on Azure; an error on other clouds."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.domain, str) or not _HOST.match(self.domain):
@@ -139,7 +151,8 @@ class TlsIngress(Component):
     Example: ``TlsIngress("edge", TlsIngressArgs(network=net, domain="app.example.com",
     routes=[Route(path="/", service=web)]), platform)``
 
-    Cost: AWS ALB hours + LCUs, WAF ACL + rules + requests; Kubernetes none beyond the ingress controller.
+    Cost: AWS ALB hours + LCUs, WAF ACL + rules + requests; Kubernetes none beyond the ingress controller; Azure Front
+    Door Premium base fee (~$330/month) + requests + data transfer (WAF managed rules included).
     """
 
     ARGS = TlsIngressArgs
