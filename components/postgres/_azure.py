@@ -103,18 +103,19 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
     server_name = platform.physical_name(name, limit=63)
     protect = stateful_opts(child, args.deletion_protection)
 
-    password = random.RandomPassword(f"{name}-admin-password", length=32, special=False, opts=child)
+    # Secret explicitly: the engine marks `result` secret, the mocks of the offline plan do not.
+    password = pulumi.Output.secret(random.RandomPassword(f"{name}-admin-password", length=32, special=False, opts=child).result)
     admin_secret = keyvault.Secret(
         f"{name}-admin-secret", resource_group_name=net.resource_group_name, vault_name=net.vault_name,
         secret_name=platform.physical_name(f"{name}-admin-password", limit=127),
-        properties=keyvault.SecretPropertiesArgs(value=password.result, content_type=f"administrator password of {server_name} (login {args.username})"),
+        properties=keyvault.SecretPropertiesArgs(value=password, content_type=f"administrator password of {server_name} (login {args.username})"),
         tags=tags, opts=child,
     )
 
     server = dbforpostgresql.Server(
         f"{name}-server", resource_group_name=net.resource_group_name, location=net.location, server_name=server_name,
         version=str(args.version), sku=dbforpostgresql.SkuArgs(name=sku_name, tier=tier),
-        administrator_login=args.username, administrator_login_password=password.result,
+        administrator_login=args.username, administrator_login_password=password,
         auth_config=dbforpostgresql.AuthConfigArgs(password_auth="Enabled", active_directory_auth="Disabled"),
         storage=dbforpostgresql.StorageArgs(storage_size_gb=storage_size(args.storage_gib), auto_grow="Enabled", type="Premium_LRS"),
         network=dbforpostgresql.NetworkArgs(
@@ -164,7 +165,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
     host = server.fully_qualified_domain_name
     port = _POOLER_PORT if args.pooler is not None else _PORT
     url = pulumi.Output.secret(pulumi.Output.concat(
-        "postgresql://", args.username, ":", password.result, "@", host, ":", str(port), "/", database.name, "?sslmode=require",
+        "postgresql://", args.username, ":", password, "@", host, ":", str(port), "/", database.name, "?sslmode=require",
     ))
     url_name = platform.physical_name(f"{name}-url", limit=127)
     url_secret = keyvault.Secret(

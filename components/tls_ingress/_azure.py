@@ -175,7 +175,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         if not conditions:
             conditions = [frontdoor.MatchConditionArgs(match_variable="RequestUri", operator="Any", match_value=[])]
         custom.append(frontdoor.CustomRuleArgs(
-            name=_alnum(f"RateLimit {route.path if route.path != '/' else 'root'}", 128), priority=100 + i, rule_type="RateLimitRule",
+            name="RateLimit" + (_alnum(route.path, 119) if route.path != "/" else "Root"), priority=100 + i, rule_type="RateLimitRule",
             rate_limit_duration_in_minutes=1, rate_limit_threshold=route.rate_limit_per_minute, action="Block",
             group_by=[frontdoor.GroupByVariableArgs(variable_name="SocketAddr")], match_conditions=conditions, enabled_state="Enabled",
         ))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-from ._util import as_int, get, image_problem, items, looks_secret, mapping, of_type, refers_to, unknown, violated_true
+from ._util import REDACTED, as_int, get, image_problem, items, looks_secret, mapping, of_type, refers_to, unknown, violated_true
 from .registry import rule
 
 PG = "azure-native:dbforpostgresql:Server"
@@ -178,6 +178,28 @@ def secrets_by_reference(resource_type: str, props: Mapping[str, Any], options: 
             if looks_secret(get(e, "name")) and get(e, "value") is not None:
                 out.append(f"container {get(c, 'name')!r} sets {get(e, 'name')} as a literal value; use secretRef")
     return out
+
+
+@rule(
+    "azure-secret-values-marked-secret",
+    description="Key Vault secret values, the Flexible Server administrator password and environment storage keys are Pulumi secrets (redacted in state and previews).",
+    severity="high",
+    checklist="Secrets management in place (000, 001, 002, 004)",
+    seeds=("000", "001", "002", "004"),
+    types=(SECRET, PG, "azure-native:app:ManagedEnvironmentsStorage"),
+    engines=("plan",),
+)
+def secret_values_marked_secret(resource_type: str, props: Mapping[str, Any], options: Mapping[str, Any]) -> list[str]:
+    if resource_type == SECRET:
+        p = props.get("properties")
+        value = p if p == REDACTED else get(p, "value")
+        return [] if value in (None, REDACTED) or unknown(value) else ["properties.value is not a Pulumi secret: it is stored in clear in the state"]
+    if resource_type == PG:
+        value = props.get("administratorLoginPassword")
+        return [] if value in (None, REDACTED) or unknown(value) else ["administratorLoginPassword is not a Pulumi secret"]
+    p = props.get("properties")
+    key = p if p == REDACTED else get(p, "azureFile", "accountKey")
+    return [] if key in (None, REDACTED) or unknown(key) else ["properties.azureFile.accountKey is not a Pulumi secret"]
 
 
 @rule(
