@@ -29,7 +29,8 @@ def test_planning_imports_only_the_chosen_cloud_sdk(cloud, forbidden):
     out = subprocess.run([sys.executable, "-c", SCRIPT.format(cloud=cloud, stack="azure-staging" if cloud == "azure" else "staging")], cwd=ROOT, capture_output=True, text=True, check=True)
     loaded = set(json.loads(out.stdout.strip().splitlines()[-1]))
     assert not loaded & forbidden, f"{cloud} plan imported {loaded & forbidden}"
-    assert {"kubernetes": "pulumi_kubernetes", "aws": "pulumi_aws", "azure": "pulumi_azure_native"}[cloud] in loaded
+    if cloud != "azure":  # Azure registers through components/_core/azure.py, no typed SDK module (tests/test_azure_wire_names.py)
+        assert {"kubernetes": "pulumi_kubernetes", "aws": "pulumi_aws"}[cloud] in loaded
 
 
 def test_importing_components_loads_no_cloud_sdk():

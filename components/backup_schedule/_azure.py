@@ -26,8 +26,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pulumi
-import pulumi_azure_native.authorization as authorization
-import pulumi_azure_native.dataprotection as dataprotection
+from .._core.azure import authorization
+from .._core.azure import dataprotection, field
 
 from .._core import Cloud, InputError, Platform, options_for, stateful_opts
 from . import AzureBackupOptions
@@ -134,7 +134,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         )
         from ..network._azure import role_definition
 
-        principal = vault.identity.apply(lambda i: i.principal_id if i else None)
+        principal = field(vault.identity, "principalId")
         grants = [
             authorization.RoleAssignment(
                 f"{name}-vault-backup-role", principal_id=principal, principal_type="ServicePrincipal",
@@ -174,7 +174,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
 
 def _volumes(name: str, args: Any, platform: Platform, tags: dict[str, str], protect: pulumi.ResourceOptions,
              child: pulumi.ResourceOptions, immutability: str, opts: AzureBackupOptions) -> Any:
-    import pulumi_azure_native.recoveryservices as recoveryservices
+    from .._core.azure import recoveryservices
 
     net = args.volumes[0].service.handle.network
     rg = net.resource_group_name

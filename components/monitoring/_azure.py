@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
-import pulumi_azure_native.monitor as monitor
+from .._core.azure import monitor
 
 from .._core import Cloud, Platform, options_for
 from . import AzureMonitoringOptions

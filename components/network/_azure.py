@@ -40,14 +40,14 @@ from types import SimpleNamespace
 from typing import Any
 
 import pulumi
-import pulumi_azure_native.app as app
-import pulumi_azure_native.authorization as authorization
-import pulumi_azure_native.keyvault as keyvault
-import pulumi_azure_native.monitor as monitor
-import pulumi_azure_native.network as network
-import pulumi_azure_native.operationalinsights as operationalinsights
-import pulumi_azure_native.privatedns as privatedns
-import pulumi_azure_native.resources as resources
+from .._core.azure import app, field
+from .._core.azure import authorization
+from .._core.azure import keyvault
+from .._core.azure import monitor
+from .._core.azure import network
+from .._core.azure import operationalinsights
+from .._core.azure import privatedns
+from .._core.azure import resources
 
 from .._core import Cloud, InputError, Platform, options_for
 from . import AzureNetworkOptions
@@ -120,7 +120,8 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
     vnet = network.VirtualNetwork(
         f"{name}-vnet", resource_group_name=rg.name, location=location,
         virtual_network_name=platform.physical_name(f"{name}-vnet", limit=64),
-        address_space=network.AddressSpaceArgs(address_prefixes=[args.cidr]), tags=tags, opts=child,
+        address_space=network.AddressSpaceArgs(address_prefixes=[args.cidr]), enable_ddos_protection=False, enable_vm_protection=False,
+        tags=tags, opts=child,
     )
 
     # --- NSGs: deny by default, allow exactly what the links need -----------------------------------------------
@@ -177,17 +178,17 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         return network.Subnet(
             f"{name}-{role}-subnet", resource_group_name=rg.name, virtual_network_name=vnet.name,
             subnet_name=role, address_prefix=cidr, network_security_group=network.NetworkSecurityGroupArgs(id=nsg.id),
-            default_outbound_access=False,
+            default_outbound_access=False, private_link_service_network_policies="Enabled",
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[previous] if previous else None)),
             **extra,
         )
 
     apps_subnet = subnet(
-        "apps", apps_cidr, apps_nsg, None, nat_gateway=network.SubResourceArgs(id=nat.id),
+        "apps", apps_cidr, apps_nsg, None, private_endpoint_network_policies="Disabled", nat_gateway=network.SubResourceArgs(id=nat.id),
         delegations=[network.DelegationArgs(name="container-apps", service_name="Microsoft.App/environments")],
     )
     pg_subnet = subnet(
-        "postgres", pg_cidr, pg_nsg, apps_subnet,
+        "postgres", pg_cidr, pg_nsg, apps_subnet, private_endpoint_network_policies="Disabled",
         delegations=[network.DelegationArgs(name="postgres", service_name="Microsoft.DBforPostgreSQL/flexibleServers")],
     )
     ep_subnet = subnet("endpoints", ep_cidr, ep_nsg, pg_subnet, private_endpoint_network_policies="Enabled")
@@ -236,7 +237,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         f"{name}-environment", resource_group_name=rg.name, location=location,
         environment_name=platform.physical_name(f"{name}-env", limit=60),
         vnet_configuration=app.VnetConfigurationArgs(infrastructure_subnet_id=apps_subnet.id, internal=True),
-        workload_profiles=[app.WorkloadProfileArgs(name="Consumption", workload_profile_type="Consumption")],
+        workload_profiles=[app.WorkloadProfileArgs(name="Consumption", workload_profile_type="Consumption", enable_fips=False)],
         zone_redundant=opts.zone_redundant, public_network_access="Disabled",
         app_logs_configuration=app.AppLogsConfigurationArgs(destination="azure-monitor"),
         peer_traffic_configuration=app.ManagedEnvironmentPeerTrafficConfigurationArgs(
@@ -266,7 +267,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         files_dns_zone_id=files_zone.id,
         vault_id=vault.id,
         vault_name=vault.name,
-        vault_uri=vault.properties.vault_uri,
+        vault_uri=field(vault.properties, "vaultUri"),
         workspace_id=workspace.id,
         environment_id=environment.id,
         environment_name=environment.name,
@@ -281,7 +282,9 @@ def private_endpoint(prefix: str, platform: Platform, resource_group: Any, locat
     """A private endpoint for `target_id` in the endpoints subnet, registered in its private DNS zone."""
     pe = network.PrivateEndpoint(
         f"{prefix}-pe", resource_group_name=resource_group, location=location,
-        private_endpoint_name=platform.physical_name(f"{prefix}-pe", limit=64), subnet=network.SubnetArgs(id=subnet_id),
+        private_endpoint_name=platform.physical_name(f"{prefix}-pe", limit=64),
+        # A reference by id; the two policy fields are the typed SDK's defaults, kept so the request is the same.
+        subnet=network.SubnetArgs(id=subnet_id, private_endpoint_network_policies="Disabled", private_link_service_network_policies="Enabled"),
         private_link_service_connections=[network.PrivateLinkServiceConnectionArgs(
             name=group_id, private_link_service_id=target_id, group_ids=[group_id],
         )],

@@ -32,9 +32,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import pulumi
-import pulumi_azure_native.authorization as authorization
-import pulumi_azure_native.dbforpostgresql as dbforpostgresql
-import pulumi_azure_native.keyvault as keyvault
+from .._core.azure import authorization
+from .._core.azure import dbforpostgresql
+from .._core.azure import keyvault
 import pulumi_random as random
 
 from .._core import Cloud, InputError, Link, Platform, SecretRef, options_for, stateful_opts
@@ -116,13 +116,14 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         f"{name}-server", resource_group_name=net.resource_group_name, location=net.location, server_name=server_name,
         version=str(args.version), sku=dbforpostgresql.SkuArgs(name=sku_name, tier=tier),
         administrator_login=args.username, administrator_login_password=password,
-        auth_config=dbforpostgresql.AuthConfigArgs(password_auth="Enabled", active_directory_auth="Disabled"),
+        auth_config=dbforpostgresql.AuthConfigArgs(password_auth="Enabled", active_directory_auth="Disabled", tenant_id=""),
+        availability_zone="",  # no preference: Azure places the primary (and the standby in another zone)
         storage=dbforpostgresql.StorageArgs(storage_size_gb=storage_size(args.storage_gib), auto_grow="Enabled", type="Premium_LRS"),
         network=dbforpostgresql.NetworkArgs(
             delegated_subnet_resource_id=net.postgres_subnet_id, private_dns_zone_arm_resource_id=net.postgres_dns_zone_id,
             public_network_access="Disabled",
         ),
-        high_availability=dbforpostgresql.HighAvailabilityArgs(mode="ZoneRedundant" if args.high_availability else "Disabled"),
+        high_availability=dbforpostgresql.HighAvailabilityArgs(mode="ZoneRedundant" if args.high_availability else "Disabled", standby_availability_zone=""),
         backup=dbforpostgresql.BackupArgs(
             backup_retention_days=args.backup_retention_days,
             geo_redundant_backup="Enabled" if opts.geo_redundant_backup else "Disabled",

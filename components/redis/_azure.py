@@ -29,9 +29,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import pulumi
-import pulumi_azure_native.authorization as authorization
-import pulumi_azure_native.keyvault as keyvault
-import pulumi_azure_native.redisenterprise as redisenterprise
+from .._core.azure import authorization
+from .._core.azure import keyvault
+from .._core.azure import redisenterprise
 
 from .._core import Cloud, InputError, Link, Platform, SecretRef, one_of, options_for, stateful_opts
 from . import AzureRedisOptions

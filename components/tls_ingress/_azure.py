@@ -37,8 +37,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pulumi
-import pulumi_azure_native.cdn as cdn
-import pulumi_azure_native.frontdoor as frontdoor
+from .._core.azure import cdn, field
+from .._core.azure import frontdoor
 
 from .._core import Cloud, InputError, Platform, options_for
 from . import AzureIngressOptions
@@ -204,7 +204,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         opts=child,
     )
     handle = SimpleNamespace(profile_id=profile.id, endpoint_host=endpoint.host_name, domain_id=domain.id,
-                             validation_token=domain.validation_properties.validation_token, waf_id=waf.id)
+                             validation_token=field(domain.validation_properties, "validationToken"), waf_id=waf.id)
     return {"url": f"https://{args.domain}/", "hostname": endpoint.host_name, "handle": handle}
 
 

@@ -40,10 +40,10 @@ from types import SimpleNamespace
 from typing import Any
 
 import pulumi
-import pulumi_azure_native.app as app
-import pulumi_azure_native.authorization as authorization
-import pulumi_azure_native.keyvault as keyvault
-import pulumi_azure_native.managedidentity as managedidentity
+from .._core.azure import app, wire
+from .._core.azure import authorization
+from .._core.azure import keyvault
+from .._core.azure import managedidentity
 
 from .._core import Cloud, InputError, Platform, options_for, stateful_opts
 from . import AzureWebServiceOptions
@@ -132,7 +132,7 @@ def scale_unscaled() -> int:
     left = list(_PENDING)
     _PENDING.clear()
     for replicas, resolve in left:
-        resolve(pulumi.Output.from_input({"min_replicas": replicas, "max_replicas": replicas}))
+        resolve(pulumi.Output.from_input(wire({"min_replicas": replicas, "max_replicas": replicas})))
     return len(left)
 
 
@@ -145,7 +145,7 @@ def _deferred_scale(replicas: int) -> tuple[pulumi.Output[Any], Any]:
         if entry not in _PENDING:
             raise RuntimeError("this Container App's scale was already set (one Autoscaler per service)")
         _PENDING.remove(entry)
-        resolve(pulumi.Output.from_input(scale))
+        resolve(pulumi.Output.from_input(wire(scale)))
 
     return value, set_scale
 
@@ -289,7 +289,7 @@ def _shared_volumes(name: str, args: Any, platform: Platform, net: Any, tags: di
         return []
     import hashlib
 
-    import pulumi_azure_native.storage as storage
+    from .._core.azure import storage
 
     from ..network._azure import FILES_ZONE, private_endpoint  # noqa: F401
 
@@ -314,7 +314,7 @@ def _shared_volumes(name: str, args: Any, platform: Platform, net: Any, tags: di
     keys = storage.list_storage_account_keys_output(
         resource_group_name=net.resource_group_name, account_name=account.name, opts=pulumi.InvokeOptions(parent=child.parent),
     )
-    key = pulumi.Output.secret(keys.keys[0].value)
+    key = pulumi.Output.secret(keys.apply(lambda r: r.keys[0]["value"]))
     out = []
     for volume in args.volumes:
         share = storage.FileShare(
