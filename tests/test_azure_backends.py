@@ -267,6 +267,12 @@ def test_backup_vault_policy_follows_the_spec_schedule_and_retention():
     assert one(i, "dataprotection:BackupInstance").inputs["properties"]["dataSourceInfo"]["datasourceType"] == "Microsoft.DBforPostgreSQL/flexibleServers"
 
 
+def test_hourly_database_backups_become_daily_vault_copies():
+    rules = one(inv("arches", "prod"), "dataprotection:BackupPolicy").inputs["properties"]["policyRules"]
+    backup = next(r for r in rules if r["objectType"] == "AzureBackupRule")
+    assert backup["trigger"]["schedule"]["repeatingTimeIntervals"] == ["R/2024-01-07T00:00:00+00:00/P1D"]  # "0 * * * *"
+
+
 def test_volume_backups_protect_each_share_in_a_recovery_services_vault():
     i = inv("compyle", "prod")
     item = one(i, "recoveryservices:ProtectedItem")
@@ -381,6 +387,13 @@ def test_replicas_above_1000_exit_2(project, capsys):
         d["services"]["engine"]["autoscaling"]["max"] = 1001
 
     assert_clear(*plan(project, capsys, f"prodkit:app={spec_with(project, 'autopr', many)}", "prodkit:profile=prod"), "max_replicas", "1001")
+
+
+def test_rate_limit_below_front_doors_minimum_exits_2(project, capsys):
+    def slow(d):
+        d["routes"][0]["rate_limit_per_minute"] = 5
+
+    assert_clear(*plan(project, capsys, f"prodkit:app={spec_with(project, 'autopr', slow)}"), "routes[/].rate_limit_per_minute", "got 5", "10 or more")
 
 
 def test_more_than_35_days_of_flexible_server_retention_is_capped_not_refused(project, capsys):

@@ -10,7 +10,8 @@ by ManagedPostgres). This component adds the scheduled, separately retained copi
   Server Long Term Retention Backup Role on the server, Reader on its resource group) and the backup instance;
 * **volumes**: a Recovery Services vault (soft delete, immutability as above, public network access disabled) with
   one Azure Files policy per distinct (schedule, retention), the service's storage account registered as a
-  protection container and each share as a protected item.
+  protection container and each share as a protected item. Azure Files backup runs daily or hourly only: a weekly
+  cron (compyle's workspaces) runs daily at its time, each copy kept ``retention_days`` (more copies, never fewer).
 
 Cron schedules: Azure Backup runs at most daily (weekly for chosen weekdays), at one time of day, in UTC. An
 hourly cron (seed 004) becomes daily at the given minute past 00 UTC; the Flexible Server's own PITR backups

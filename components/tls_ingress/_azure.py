@@ -45,6 +45,7 @@ from . import AzureIngressOptions
 
 _COMPONENT = "tls-ingress"
 MIN_TIMEOUT, MAX_TIMEOUT = 16, 240
+MIN_RATE_LIMIT = 10  # Front Door WAF: smallest rateLimitThreshold
 _NAME = re.compile(r"[^A-Za-z0-9]")
 
 
@@ -56,6 +57,10 @@ def validate(args: Any, platform: Platform) -> None:
     opts = options_for(args, Cloud.AZURE, AzureIngressOptions)
     if opts.default_rule_set_version not in ("2.0", "2.1"):
         raise InputError("azure.default_rule_set_version", opts.default_rule_set_version, "allowed: 2.0, 2.1 (Microsoft_DefaultRuleSet on Front Door Premium)")
+    for route in args.routes:
+        if route.rate_limit_per_minute < MIN_RATE_LIMIT:
+            raise InputError(f"routes[{route.path}].rate_limit_per_minute", route.rate_limit_per_minute,
+                             f"Front Door WAF rate-limit rules count at least {MIN_RATE_LIMIT} requests per window; allowed on Azure: {MIN_RATE_LIMIT} or more")
     if len(args.routes) > 100:
         raise InputError("routes", len(args.routes), "Front Door Premium allows at most 100 rate-limit custom rules per WAF policy (one per route)")
 
