@@ -118,6 +118,10 @@ CASES: list[tuple[str, str, dict, dict, str | None]] = [
     ("azure-log-retention", az.WORKSPACE, {"retentionInDays": 7}, OPTS, "keep at least 30 days"),
     ("azure-nsg-no-internet-inbound", az.NSG, NSG_OK, OPTS, None),
     ("azure-nsg-no-internet-inbound", az.NSG, with_(NSG_OK, "securityRules.1.access", "Allow"), OPTS, "allows inbound traffic from the internet"),
+    *[c for t in az.TAGGABLE for c in (
+        ("azure-resource-tags", t, {"tags": {"app": "demo", "stack": "prod", "component": "network", "managed-by": "prodkit"}}, OPTS, None),
+        ("azure-resource-tags", t, {"tags": {"app": "demo"}}, OPTS, "tags lack stack, component, managed-by"),
+    )],
     ("azure-storage-secure", az.STORAGE, STORAGE_OK, OPTS, None),
     ("azure-storage-secure", az.STORAGE, with_(STORAGE_OK, "minimumTlsVersion", "TLS1_0"), OPTS, "require TLS1_2"),
     ("azure-storage-secure", az.STORAGE, with_(STORAGE_OK, "allowBlobPublicAccess", True), OPTS, "allowBlobPublicAccess is not false"),

@@ -517,3 +517,29 @@ def alerts_exist(resources: list[dict[str, Any]]) -> list[tuple[str, str]]:
         if not items(get(a, "inputs", "actions")):
             out.append((a["urn"], "the alert notifies nobody (no action group)"))
     return out
+
+
+#: Taggable Azure types the backends create (their SDK Args have `tags`).
+TAGGABLE = (
+    "azure-native:resources:ResourceGroup", "azure-native:network:VirtualNetwork", NSG, "azure-native:network:PublicIPAddress",
+    "azure-native:network:NatGateway", "azure-native:network:PrivateEndpoint", "azure-native:privatedns:PrivateZone",
+    "azure-native:privatedns:VirtualNetworkLink", VAULT, SECRET, WORKSPACE, ENV, APP, "azure-native:managedidentity:UserAssignedIdentity",
+    PG, REDIS, FD_PROFILE, "azure-native:cdn:AFDEndpoint", WAF, ACTION_GROUP, ALERT, BACKUP_VAULT, STORAGE, RS_VAULT,
+)
+_TAG_KEYS = ("app", "stack", "component", "managed-by")
+
+
+@rule(
+    "azure-resource-tags",
+    description="Tag every taggable Azure resource with app, stack, component and managed-by.",
+    severity="low",
+    checklist="Monitoring dashboards, runbooks: find what belongs to which app and stack (001)",
+    seeds=("001",),
+    types=TAGGABLE,
+)
+def resource_tags(resource_type: str, props: Mapping[str, Any], options: Mapping[str, Any]) -> list[str]:
+    tags = props.get("tags")
+    if unknown(tags):
+        return []
+    missing = [k for k in _TAG_KEYS if k not in mapping(tags)]
+    return [f"tags lack {', '.join(missing)}"] if missing else []
