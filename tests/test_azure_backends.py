@@ -299,8 +299,8 @@ class _Net:
     handle = None
 
 
-def _service(**kw):
-    return WebServiceArgs(network=_Net(), image="ghcr.io/acme/api:1.0.0", port=8080,
+def _service(network=None, **kw):
+    return WebServiceArgs(network=network or _Net(), image="ghcr.io/acme/api:1.0.0", port=8080,
                           probes=Probes(liveness=Probe(path="/h"), readiness=Probe(path="/h")), **kw)
 
 
@@ -399,3 +399,31 @@ def test_rate_limit_below_front_doors_minimum_exits_2(project, capsys):
 def test_more_than_35_days_of_flexible_server_retention_is_capped_not_refused(project, capsys):
     code, err = plan(project, capsys, "prodkit:overrides={min_backup_retention_days: 35}")
     assert code == 0, err
+
+
+# --- the deferred scale block --------------------------------------------------------------------------------------------
+
+def _one_service(autoscaler: bool):
+    from components import Autoscaler, AutoscalerArgs, Network, NetworkArgs
+    from components.web_service._azure import forget_pending, scale_unscaled
+    from stacks import engine
+
+    def program() -> None:
+        forget_pending()
+        net = Network("network", NetworkArgs(), PLATFORM)
+        api = WebService("api", _service(net, autoscaled=True, replicas=3), PLATFORM)
+        if autoscaler:
+            Autoscaler("api-autoscaler", AutoscalerArgs(service=api, min_replicas=2, max_replicas=6, cpu_percent=70), PLATFORM)
+        scale_unscaled()
+
+    return engine.run(program, stack="prod", region="eastus2")
+
+
+def test_an_autoscaled_app_without_autoscaler_gets_a_fixed_scale():
+    scale = one(_one_service(False), "app:ContainerApp").inputs["template"]["scale"]
+    assert scale == {"minReplicas": 3, "maxReplicas": 3}
+
+
+def test_the_autoscaler_resolves_the_apps_scale_block():
+    scale = one(_one_service(True), "app:ContainerApp").inputs["template"]["scale"]
+    assert scale["minReplicas"] == 2 and scale["maxReplicas"] == 6 and scale["rules"][0]["name"] == "cpu"
