@@ -83,4 +83,4 @@ class Monitoring(Component):
     OUTPUTS = ("alerts_id",)
 
     alerts_id: pulumi.Output[str]
-    """The alert rule set: PrometheusRule name (kubernetes) or SNS topic ARN (aws)."""
+    """The alert rule set: PrometheusRule name (kubernetes), SNS topic ARN (aws) or action group id (azure)."""

@@ -161,4 +161,5 @@ class TlsIngress(Component):
     url: pulumi.Output[str]
     """https://domain/."""
     hostname: pulumi.Output[str]
-    """DNS name to point the domain at (load balancer DNS name) or the domain itself when DNS is managed."""
+    """DNS name to point the domain at (load balancer DNS name; Front Door endpoint host on Azure) or the domain itself
+    when DNS is managed."""
