@@ -8,7 +8,8 @@ What it creates:
   (``RestartCount`` total > 3 in 15 minutes);
 * per ManagedPostgres (``Microsoft.DBforPostgreSQL/flexibleServers``): HighCpu (``cpu_percent``) and LowStorage
   (``storage_percent`` > 85);
-* per ManagedRedis (``Microsoft.Cache/redisEnterprise``): HighMemoryUsage (``usedmemorypercentage`` > ``memory_percent``);
+* per ManagedRedis (``Microsoft.Cache/redisEnterprise``, 5-minute metric grain): HighMemoryUsage (``usedmemorypercentage``
+  maximum > ``memory_percent`` over 15 minutes, evaluated every 5);
 * with ``azure.ingress`` (the Front Door): HighErrorRate (``Percentage5XX`` > ``error_rate_percent`` over 5 minutes)
   and HighLatency (``TotalLatency`` average > ``latency_p95_seconds``; Azure Monitor metric alerts have no
   percentile aggregation, so the p95 threshold is applied to the average: stricter, never looser).
@@ -48,10 +49,10 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
     )
 
     def alert(role: str, scope: Any, namespace: str, metric: str, threshold: float, description: str, *,
-              aggregation: str = "Average", window: str = "PT5M", severity: int = 2) -> None:
+              aggregation: str = "Average", window: str = "PT5M", severity: int = 2, frequency: str = "PT1M") -> None:
         monitor.MetricAlert(
             f"{name}-{role}", resource_group_name=rg, location="global", rule_name=platform.physical_name(f"{name}-{role}", limit=260),
-            description=description, severity=severity, enabled=True, scopes=[scope], evaluation_frequency="PT1M",
+            description=description, severity=severity, enabled=True, scopes=[scope], evaluation_frequency=frequency,
             window_size=window, auto_mitigate=True, target_resource_type=namespace,
             criteria=monitor.MetricAlertSingleResourceMultipleMetricCriteriaArgs(
                 odata_type="Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria",
@@ -76,8 +77,9 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
             alert(f"{store._name}-high-cpu", h.server_id, ns, "cpu_percent", t.cpu_percent, f"Database CPU above {t.cpu_percent}% for 5 minutes")
             alert(f"{store._name}-low-storage", h.server_id, ns, "storage_percent", 85, "Database storage above 85% (auto-grow is on; check growth)", severity=1)
         elif hasattr(h, "cluster_id"):
+            # Managed Redis publishes metrics every 5 minutes: evaluate every 5 over 15 minutes.
             alert(f"{store._name}-high-memory", h.cluster_id, "Microsoft.Cache/redisEnterprise", "usedmemorypercentage", t.memory_percent,
-                  f"Redis memory above {t.memory_percent}% for 5 minutes")
+                  f"Redis memory above {t.memory_percent}% for 15 minutes", aggregation="Maximum", window="PT15M", frequency="PT5M")
     ingress = opts.ingress
     if ingress is not None and getattr(ingress, "handle", None) is not None:
         ns = "Microsoft.Cdn/profiles"
