@@ -139,7 +139,7 @@ def resolve(stack: str, raw: Mapping[str, Any], secret_values: Mapping[str, Any]
             f"Set it with `pulumi config set --secret prodkit:{name} <value> --stack {stack}`.",
         )
     location, subscription = "", ""
-    if cloud is Cloud.AZURE or "location" in values or "subscription" in values:
+    if cloud is Cloud.AZURE or values.get("location") or values.get("subscription"):  # "" = unset (Pulumi.yaml default)
         from .targets.azure import check_config
 
         location, subscription = check_config(values, cloud, stack)

@@ -427,3 +427,9 @@ def test_an_autoscaled_app_without_autoscaler_gets_a_fixed_scale():
 def test_the_autoscaler_resolves_the_apps_scale_block():
     scale = one(_one_service(True), "app:ContainerApp").inputs["template"]["scale"]
     assert scale["minReplicas"] == 2 and scale["maxReplicas"] == 6 and scale["rules"][0]["name"] == "cpu"
+
+
+def test_empty_azure_keys_are_unset_on_other_clouds(project, capsys):
+    # The real engine passes Pulumi.yaml's defaults ("") for prodkit:location and prodkit:subscription on every stack.
+    code, err = plan(project, capsys, "prodkit:location=", "prodkit:subscription=", stack="staging")
+    assert code == 0, err

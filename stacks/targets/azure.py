@@ -47,9 +47,9 @@ def check_location(field: str, value: Any) -> str:
 def check_config(values: Mapping[str, Any], cloud: Cloud, stack: str) -> tuple[str, str]:
     """(location, subscription) of a stack's `prodkit:` config; required and validated on Azure."""
     if cloud is not Cloud.AZURE:
-        key = "location" if "location" in values else "subscription"
+        key = "location" if values.get("location") else "subscription"
         raise InputError(f"prodkit:{key}", values[key], f"an Azure setting, but the target cloud is {cloud.value}; remove it or set prodkit:cloud to azure")
-    if "location" in values:
+    if values.get("location"):
         location = check_location("prodkit:location", values["location"])
     elif values.get("region"):
         location = check_location("prodkit:region", values["region"])
