@@ -1,7 +1,7 @@
 """Benchmark `prodkit plan`: whole-process wall time and peak RSS per app x profile x cloud, plus a synthetic
 app with 100 services. A script, not a timed test: run it on a quiet machine and paste the table.
 
-    .venv/bin/python scripts/benchmark.py [--runs 3] [--clouds kubernetes,aws,gcp] [--services 100]
+    .venv/bin/python scripts/benchmark.py [--runs 3] [--clouds kubernetes,aws,gcp,azure] [--services 100]
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def synthetic_spec(n: int, path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--clouds", default="kubernetes,aws,gcp")
+    parser.add_argument("--clouds", default="kubernetes,aws,gcp,azure")
     parser.add_argument("--services", type=int, default=100)
     opts = parser.parse_args()
     out = Path(tempfile.mkdtemp(prefix="prodkit-bench-"))
@@ -66,6 +66,8 @@ def main() -> None:
     cases += [(str(spec), "staging", cloud) for cloud in opts.clouds.split(",")]
     for app, profile, cloud in cases:
         stack = "prod" if profile == "prod" else "staging"
+        if cloud == "azure":  # the Azure stack files carry the location and subscription Azure needs
+            stack = f"azure-{stack}"
         args = ["plan", "--stack", stack, "-c", f"prodkit:app={app}", "-c", f"prodkit:profile={profile}",
                 "-c", f"prodkit:cloud={cloud}", "--out", str(out / "o"), "--format", "json"]
         for item in CLOUD_CONFIG.get(cloud, []):

@@ -45,6 +45,8 @@ KEYS: Mapping[str, str] = {
     "apiServerCidrs": "list of CIDRs of the Kubernetes API server, the only addresses database pods may reach on 443/6443 (Kubernetes; default any)",
     "monitoringLabels": "map of labels on ServiceMonitors/PodMonitors/PrometheusRules that Prometheus selects (Kubernetes; default release: kube-prometheus-stack)",
     "project": "GCP project id (or the provider's gcp:project)",
+    "location": "Azure location, e.g. eastus2 (Azure; default prodkit:region)",
+    "subscription": "Azure subscription id (a GUID; Azure)",
 }
 
 _GCP_PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
@@ -93,6 +95,10 @@ class StackConfig:
     """Labels the cluster's Prometheus selects monitors and rules by; None keeps the Kubernetes default."""
     project: str = ""
     """GCP project id (GCP stacks only)."""
+    location: str = ""
+    """Azure location (validated against the public Azure locations); the stack's region on Azure."""
+    subscription: str = ""
+    """Azure subscription id (validated GUID): scopes the role definitions Key Vault access is granted with."""
     secrets: Mapping[str, Any] = field(default_factory=dict)
     """Secret name -> value (an Output in the real program, a placeholder offline)."""
 
@@ -180,9 +186,14 @@ def resolve(stack: str, raw: Mapping[str, Any], secret_values: Mapping[str, Any]
         gcp_region(region, key)
     elif values.get("project"):
         raise InputError("prodkit:project", values["project"], f"applies to cloud gcp only; this stack's cloud is {cloud.value}")
+    location, subscription = "", ""
+    if cloud is Cloud.AZURE or values.get("location") or values.get("subscription"):  # "" = unset (Pulumi.yaml default)
+        from .targets.azure import check_config
+
+        location, subscription = check_config(values, cloud, stack)
     return StackConfig(
         stack=stack, app=app, app_ref=str(values["app"]), cloud=cloud, profile=profile, domain=domain,
-        region=region, namespace=str(values.get("namespace") or ""),
+        region=location or region, location=location, subscription=subscription, namespace=str(values.get("namespace") or ""),
         image_tags=dict(tags), alert_emails=tuple(emails), backup_bucket=str(values.get("backupBucket") or ""),
         backup_endpoint=str(values.get("backupEndpoint") or ""),
         cluster_issuer=str(values.get("clusterIssuer") or "letsencrypt-prod"),

@@ -11,6 +11,7 @@ them deterministically so that programs can use them as inputs of other resource
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
@@ -149,6 +150,15 @@ class Recorder(pulumi.runtime.Mocks):
                             computed[k] = v
         elif typ.startswith("random:"):
             computed["result"] = inputs.get("result") or _fake("random", name)
+        elif typ.startswith("azure-native:"):
+            computed["name"] = inputs.get("name") or _azure_name(typ, inputs, name)
+            identity = inputs.get("identity")
+            if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
+                # The SDK takes a list of identity ids; the provider answers a map id -> {principalId, clientId}.
+                computed["identity"] = {**identity, "userAssignedIdentities": {i: {} for i in identity["userAssignedIdentities"] if isinstance(i, str)}}
+            fill = _AZURE_COMPUTED.get(typ)
+            if fill is not None:
+                computed.update(fill(name, inputs, self))
         return rid, computed
 
     def call(self, args: pulumi.runtime.MockCallArgs):
@@ -170,6 +180,9 @@ class Recorder(pulumi.runtime.Mocks):
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
         if token.startswith("aws:elb/getServiceAccount") or token.startswith("aws:elb/getServiceAccount"):
             return {"arn": "arn:aws:iam::127311923021:root", "id": "127311923021"}
+        if token.startswith("azure-native:"):
+            fill = _AZURE_CALLS.get(token)
+            return fill(args.args) if fill is not None else {}
         return {}
 
 
@@ -237,6 +250,62 @@ _GCP_COMPUTED: dict[str, Callable[[str, dict[str, Any], str, Recorder], dict[str
     "compute/subnetwork:Subnetwork": lambda n, i, p, r: {"selfLink": f"https://www.googleapis.com/compute/v1/projects/{p}/regions/{r.region}/subnetworks/{_gcp_name(i, n)}"},
     "monitoring/notificationChannel:NotificationChannel": lambda n, i, p, r: {"name": f"projects/{p}/notificationChannels/{_fake('c', n)[2:12]}"},
     "parametermanager/parameterVersion:ParameterVersion": lambda n, i, p, r: {"name": f"projects/{p}/locations/global/parameters/x/versions/{i.get('parameterVersionId') or 'v1'}"},
+}
+
+
+_AZURE_NAME_KEYS = {
+    "RedisEnterprise": "clusterName", "UserAssignedIdentity": "resourceName", "MetricAlert": "ruleName",
+    "ManagementLockByScope": "lockName", "StorageAccount": "accountName", "FileShare": "shareName",
+    "BackupVault": "vaultName",
+}
+
+
+def _azure_name(typ: str, inputs: dict[str, Any], name: str) -> str:
+    """The ARM name of an azure-native resource: its explicit `<kind>Name` input (prodkit always names its
+    resources), else an auto-name as the provider would make one."""
+    kind = typ.rsplit(":", 1)[-1]
+    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z][a-z]*", kind.removeprefix("AFD") or kind)
+    candidates = [_AZURE_NAME_KEYS.get(kind, ""), "".join(words) + "Name", words[-1] + "Name" if words else ""]
+    lowered = {k.lower(): v for k, v in inputs.items() if isinstance(v, str)}
+    for key in candidates:
+        if key and key.lower() in lowered:
+            return lowered[key.lower()]
+    if isinstance(inputs.get("name"), str):
+        return inputs["name"]
+    return f"{name}{_fake('', name)[1:9]}"
+
+
+def _with(inputs: dict[str, Any], key: str, **extra: Any) -> dict[str, Any]:
+    """A nested output object: its inputs plus provider-computed members (the SDK takes the whole object back)."""
+    return {key: {**(inputs.get(key) or {}), **extra}}
+
+
+#: Provider-computed fields the Azure backends read (endpoints, URIs, principal ids, domains).
+_AZURE_COMPUTED: dict[str, Callable[[str, dict[str, Any], Recorder], dict[str, Any]]] = {
+    "azure-native:keyvault:Vault": lambda n, i, r: _with(i, "properties", vaultUri=f"https://{i.get('vaultName', n)}.vault.azure.net/"),
+    "azure-native:dbforpostgresql:Server": lambda n, i, r: {"fullyQualifiedDomainName": f"{i.get('serverName', n)}.postgres.database.azure.com"},
+    "azure-native:redisenterprise:RedisEnterprise": lambda n, i, r: {"hostName": f"{i.get('clusterName', n)}.{r.region}.redis.azure.net"},
+    "azure-native:app:ManagedEnvironment": lambda n, i, r: {"defaultDomain": f"{_fake('env', n)[4:14]}.{r.region}.azurecontainerapps.io", "staticIp": "10.0.0.62"},
+    "azure-native:app:ContainerApp": lambda n, i, r: {"latestRevisionFqdn": f"{i.get('containerAppName', n)}--rev1.internal.azurecontainerapps.io"},
+    "azure-native:managedidentity:UserAssignedIdentity": lambda n, i, r: {"principalId": _uuid(f"principal:{n}"), "clientId": _uuid(f"client:{n}")},
+    "azure-native:cdn:AFDEndpoint": lambda n, i, r: {"hostName": f"{i.get('endpointName', n)}-{_fake('h', n)[2:12]}.z01.azurefd.net"},
+    "azure-native:cdn:AFDCustomDomain": lambda n, i, r: {"validationProperties": {"validationToken": _fake("token", n), "expirationDate": "2027-01-01T00:00:00Z"}},
+    "azure-native:dataprotection:BackupVault": lambda n, i, r: {"identity": {**(i.get("identity") or {}), "principalId": _uuid(f"vault:{n}")}},
+}
+
+
+def _uuid(seed: str) -> str:
+    h = hashlib.sha1(seed.encode()).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+_AZURE_CALLS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "azure-native:authorization:getClientConfig": lambda a: {
+        "clientId": _uuid("client"), "objectId": _uuid("object"), "subscriptionId": "00000000-0000-0000-0000-000000000000",
+        "tenantId": "11111111-1111-1111-1111-111111111111",
+    },
+    "azure-native:redisenterprise:listDatabaseKeys": lambda a: {"primaryKey": _fake("key", str(a.get("clusterName"))), "secondaryKey": _fake("key2", str(a.get("clusterName")))},
+    "azure-native:storage:listStorageAccountKeys": lambda a: {"keys": [{"keyName": "key1", "value": _fake("key", str(a.get("accountName"))), "permissions": "FULL"}]},
 }
 
 

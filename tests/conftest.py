@@ -14,7 +14,7 @@ if str(ROOT) not in sys.path:
 
 APPS = ("compyle", "autopr", "copilot", "chat", "arches")
 PROFILES = ("staging", "prod")
-CLOUDS = ("kubernetes", "aws", "gcp")
+CLOUDS = ("kubernetes", "aws", "gcp", "azure")
 #: Config a cloud needs beside the shared stack files (GCP: a project id and a GCP region).
 CLOUD_CONFIG = {"gcp": ["gcp:project=acme-prodkit", "prodkit:region=us-central1"]}
 
@@ -34,6 +34,8 @@ def planned(app: str, profile: str, cloud: str):
     from stacks import cli
 
     stack = "prod" if profile == "prod" else "staging"
+    if cloud == "azure":  # Azure needs its location (and subscription): the Azure stack files carry them
+        stack = f"azure-{stack}"
     cfg = cli.load_stack(ROOT, stack, [f"prodkit:app={app}", f"prodkit:profile={profile}", f"prodkit:cloud={cloud}", *CLOUD_CONFIG.get(cloud, [])])
     inventory, composition = cli.run_plan(cfg)
     return cfg, inventory, composition

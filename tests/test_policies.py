@@ -466,6 +466,10 @@ CASES: list[tuple[str, str, dict, dict, str | None]] = [
     ("iam-least-privilege", "aws:iam/rolePolicy:RolePolicy", {"policy": json.dumps({"Statement": {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}})}, OPTS, "allows s3:* on every resource"),
 ]
 
+from azure_cases import CASES as _AZURE_CASES, STACK_CASES as _AZURE_STACK_CASES  # noqa: E402 (Azure rules' cases)
+
+CASES += _AZURE_CASES
+
 
 def _case_id(case: tuple) -> str:
     rule_id, type_, _, _, expected = case
@@ -628,6 +632,8 @@ STACK_CASES: list[tuple[str, Callable[[], list[dict]], list[tuple[str, str]]]] =
     ("vpc-flow-logs", aws_stack, []),
     ("vpc-flow-logs", lambda: aws_stack(a=drop("net-flow-log")), [("net-vpc", "no FlowLog")]),
 ]
+
+STACK_CASES += _AZURE_STACK_CASES
 
 
 STACK_CASES += gcp_policy_cases.STACK_CASES

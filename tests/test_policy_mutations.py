@@ -140,6 +140,42 @@ def gcp_sql_not_protect(rs):
     return r
 
 
+def azure_public_postgres(rs):
+    r = first(rs, "dbforpostgresql:Server")
+    r["inputs"]["network"]["publicNetworkAccess"] = "Enabled"
+    return r
+
+
+def azure_redis_plaintext(rs):
+    r = first(rs, "redisenterprise:Database")
+    r["inputs"]["clientProtocol"] = "Plaintext"
+    return r
+
+
+def azure_insecure_ingress(rs):
+    r = first(rs, "app:ContainerApp")
+    r["inputs"]["configuration"]["ingress"]["allowInsecure"] = True
+    return r
+
+
+def azure_vault_without_purge_protection(rs):
+    r = first(rs, "keyvault:Vault")
+    r["inputs"]["properties"]["enablePurgeProtection"] = False
+    return r
+
+
+def azure_waf_detection(rs):
+    r = first(rs, "frontdoor:Policy")
+    r["inputs"]["policySettings"]["mode"] = "Detection"
+    return r
+
+
+def azure_unprotected_server(rs):
+    r = first(rs, "dbforpostgresql:Server")
+    r["protect"] = False
+    return r
+
+
 def gcp_sql_zonal(rs):
     r = _gcp(rs, "sql/databaseInstance:DatabaseInstance")
     r["inputs"]["settings"]["availabilityType"] = "ZONAL"
@@ -216,6 +252,35 @@ def gcp_no_deny_egress(rs):
     return _gcp(rs, "compute/network:Network")
 
 
+def azure_literal_secret(rs):
+    r = first(rs, "app:ContainerApp")
+    r["inputs"]["configuration"]["secrets"][0] = {"name": "secret-openai-api-key", "value": "sk-123"}
+    return r
+
+
+def azure_secure_transport_off(rs):
+    cfg = first(rs, "dbforpostgresql:Configuration", lambda r: r["inputs"].get("configurationName") == "require_secure_transport")
+    cfg["inputs"]["value"] = "OFF"
+    return first(rs, "dbforpostgresql:Server")
+
+
+def azure_lock_removed(rs):
+    lock = first(rs, "authorization:ManagementLockByScope", lambda r: r["name"] == "postgres-lock")
+    rs.remove(lock)
+    return first(rs, "dbforpostgresql:Server")
+
+
+def azure_waf_unlinked(rs):
+    rs.remove(first(rs, "cdn:SecurityPolicy"))
+    return first(rs, "cdn:Profile")
+
+
+def azure_vault_wide_grant(rs):
+    r = first(rs, "authorization:RoleAssignment", lambda r: r["inputs"].get("roleDefinitionId", "").endswith("4633458b-17de-408a-b874-0445c86b69e6"))
+    r["inputs"]["scope"] = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/v"
+    return r
+
+
 MUTATIONS = [
     ("public RDS", "autopr", "aws", public_rds, "no-public-datastore"),
     ("literal API key in env", "compyle", "kubernetes", literal_api_key, "no-literal-secret-env"),
@@ -246,6 +311,17 @@ MUTATIONS = [
     ("GCP HTTP map serves", "autopr", "gcp", gcp_http_serves, "gcp-http-redirect-only"),
     ("GCP public bucket", "autopr", "gcp", gcp_public_bucket, "gcp-bucket-not-public"),
     ("GCP VPC without deny-all egress", "autopr", "gcp", gcp_no_deny_egress, "gcp-vpc-default-deny"),
+    ("Azure public Flexible Server", "autopr", "azure", azure_public_postgres, "azure-no-public-network-access"),
+    ("Azure Redis plaintext protocol", "autopr", "azure", azure_redis_plaintext, "azure-redis-require-tls"),
+    ("Azure insecure Container App ingress", "autopr", "azure", azure_insecure_ingress, "azure-container-app-https-only"),
+    ("Azure vault without purge protection", "autopr", "azure", azure_vault_without_purge_protection, "azure-key-vault-protected"),
+    ("Azure WAF detecting in prod", "autopr", "azure", azure_waf_detection, "azure-waf-prevention"),
+    ("Azure server not protected", "autopr", "azure", azure_unprotected_server, "azure-stateful-protected"),
+    ("Azure literal app secret", "compyle", "azure", azure_literal_secret, "azure-secrets-by-reference"),
+    ("Azure require_secure_transport OFF", "autopr", "azure", azure_secure_transport_off, "azure-postgres-require-tls"),
+    ("Azure delete lock removed", "autopr", "azure", azure_lock_removed, "azure-delete-lock"),
+    ("Azure WAF not linked", "autopr", "azure", azure_waf_unlinked, "azure-front-door-waf"),
+    ("Azure vault-wide secret grant", "autopr", "azure", azure_vault_wide_grant, "azure-key-vault-secret-scoped-access"),
 ]
 
 

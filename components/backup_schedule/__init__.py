@@ -4,7 +4,7 @@
 |---|---|---|---|
 | aws | AWS Backup vault (KMS) + plan (schedule, retention, optional cross-region copy) + selection | RDS instance | EFS file systems |
 | gcp | Cloud SQL automated backups (start time from the schedule, retention from the spec, set on the instance) + with `gcp.export_bucket`: a versioned, retention-locked bucket (uniform access, public access prevention) receiving scheduled exports | Cloud SQL | Storage Transfer Service job copying the volume's bucket to a retention-locked backup bucket on the schedule |
-| azure | Flexible Server retention + geo-redundancy; Data Protection backup vault for long-term copies | Flexible Server | Azure Files share snapshots |
+| azure | Data Protection backup vault (soft delete, immutability with deletion protection) + policy on the schedule with `retention_days` + backup instance; the vault's identity gets the roles Azure Backup needs | Flexible Server long-term backups (beside its own 7-35 day PITR backups) | Azure Files share backup with the same vault's schedule and retention |
 | kubernetes | CNPG ScheduledBackup `method: plugin` (Barman Cloud plugin) into the cluster's ObjectStore (bucket, retention); Velero Schedules for volumes | CNPG Cluster | Velero `Schedule` per volume: file-system backup (node-agent), cron, `ttl` = retention |
 """
 
@@ -84,6 +84,19 @@ class GcpBackupOptions:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AzureBackupOptions:
+    """Azure-only settings of BackupSchedule (Data Protection backup vault)."""
+
+    vault_redundancy: str = "GeoRedundant"
+    """Storage redundancy of the backup vault: "LocallyRedundant", "ZoneRedundant" or "GeoRedundant". Default:
+    "GeoRedundant"; staging uses "LocallyRedundant"."""
+
+    def __post_init__(self) -> None:
+        if self.vault_redundancy not in ("LocallyRedundant", "ZoneRedundant", "GeoRedundant"):
+            raise InputError("azure.vault_redundancy", self.vault_redundancy, "allowed: GeoRedundant, LocallyRedundant, ZoneRedundant")
+
+
+@dataclass(frozen=True, kw_only=True)
 class BackupScheduleArgs:
     """Arguments of :class:`BackupSchedule`."""
 
@@ -103,6 +116,8 @@ class BackupScheduleArgs:
     """Kubernetes-only options. Default: KubernetesBackupOptions() on Kubernetes; an error on other clouds."""
     gcp: GcpBackupOptions | None = None
     """GCP-only options. Default: GcpBackupOptions() on GCP; an error on other clouds."""
+    azure: AzureBackupOptions | None = None
+    """Azure-only options. Default: AzureBackupOptions() on Azure; an error on other clouds."""
 
     def __post_init__(self) -> None:
         cron("backups.database.schedule", self.schedule)

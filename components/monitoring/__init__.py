@@ -4,7 +4,7 @@
 |---|---|---|
 | aws | CloudWatch alarms per service (CPU, memory, ALB 5xx rate, p95 target response time) and per data store (RDS CPU, free storage, Redis memory) to an SNS topic | SNS email subscriptions |
 | gcp | Cloud Monitoring alert policies per service (5xx ratio, p95 latency, instances at max) and per data store (Cloud SQL CPU and disk, Redis memory) | email notification channels |
-| azure | Azure Monitor metric alerts + action group | action group emails |
+| azure | Azure Monitor metric alerts per Container App (CPU, memory, restarts), per Flexible Server (CPU, storage) and Managed Redis (memory), and on the Front Door profile (5xx share, latency) when an ingress is given | action group with one email receiver per address |
 | kubernetes | ServiceMonitor per service exposing metrics, PrometheusRule with HighErrorRate / HighLatency / HighMemoryUsage / HighCpu, labelled for the cluster's Prometheus selectors (default `release: kube-prometheus-stack`) | Alertmanager routes (cluster-wide) |
 """
 
@@ -67,6 +67,15 @@ class KubernetesMonitoringOptions:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AzureMonitoringOptions:
+    """Azure-only settings of Monitoring."""
+
+    ingress: Any = None
+    """The TlsIngress (Front Door) whose 5xx share and latency the error-rate and latency alerts watch. Default:
+    none (only per-service CPU, memory and restart alerts)."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class MonitoringArgs:
     """Arguments of :class:`Monitoring`."""
 
@@ -80,6 +89,8 @@ class MonitoringArgs:
     """Who gets alerts (managed clouds). Default: nobody (alerts visible in the console only)."""
     kubernetes: KubernetesMonitoringOptions | None = None
     """Kubernetes-only options. Default: KubernetesMonitoringOptions() on Kubernetes; an error on other clouds."""
+    azure: AzureMonitoringOptions | None = None
+    """Azure-only options. Default: AzureMonitoringOptions() on Azure; an error on other clouds."""
 
     def __post_init__(self) -> None:
         if not self.services:
@@ -101,4 +112,4 @@ class Monitoring(Component):
     OUTPUTS = ("alerts_id",)
 
     alerts_id: pulumi.Output[str]
-    """The alert rule set: PrometheusRule name (kubernetes) or SNS topic ARN (aws)."""
+    """The alert rule set: PrometheusRule name (kubernetes), SNS topic ARN (aws) or action group id (azure)."""

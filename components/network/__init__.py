@@ -4,7 +4,7 @@
 |---|---|---|---|
 | aws | VPC over `zones` AZs: public (ALB, NAT), private (tasks) and isolated (RDS, ElastiCache) subnets, DB/cache subnet groups, flow logs, default SG stripped, S3 gateway endpoint | security groups per component, opened by links | NAT gateway: one (staging) or one per AZ (`nat_per_zone`) |
 | gcp | custom-mode VPC + regional subnet (Private Google Access, flow logs to a log bucket with the retention), private services access range + peering (Cloud SQL, Memorystore), Cloud DNS private zone `run.app` for internal service calls, Cloud KMS key with `customer_managed_keys` | firewall: deny all ingress and egress, allows for the private services range, Google's private API range, and HTTPS out for `internet-egress`-tagged services | Cloud Router + Cloud NAT (with `gcp.nat`) |
-| azure | VNet with delegated subnets (Container Apps, PostgreSQL), private DNS zones, private endpoint subnet | NSGs | NAT gateway |
+| azure | resource group; VNet with subnets delegated to Container Apps and PostgreSQL plus a private-endpoint subnet; private DNS zones (PostgreSQL, Managed Redis, Key Vault) linked to the VNet; the stack's Key Vault (RBAC, purge protection, private endpoint only); Log Analytics workspace and the internal Container Apps environment (one per delegated subnet, so the Network owns it) | NSG per subnet: deny by default, allows only the links' ports from the apps subnet | NAT gateway on the apps subnet (image pulls and `internet_egress`; Container Apps cannot restrict egress per app) |
 | kubernetes | Namespace labelled Pod Security `restricted`, default-deny ingress+egress NetworkPolicy, DNS egress, ResourceQuota/LimitRange | NetworkPolicies opened by links and for the Gateway data plane (Envoy Gateway namespace) | per-service internet egress policy (`internet_egress`) |
 """
 
@@ -46,6 +46,23 @@ class GcpNetworkOptions:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AzureNetworkOptions:
+    """Azure-only settings of the Network."""
+
+    subscription_id: str | None = None
+    """Subscription of the stack; scopes the built-in role definitions granted on Key Vault secrets. Default: the
+    provider's subscription, read at deploy time."""
+    zone_redundant: bool = False
+    """Spread the Container Apps environment over availability zones. Default: off; prod turns it on."""
+    key_vault_sku: str = "standard"
+    """Key Vault SKU: "standard" or "premium" (HSM-backed keys). Default: "standard"."""
+
+    def __post_init__(self) -> None:
+        if self.key_vault_sku not in ("standard", "premium"):
+            raise InputError("azure.key_vault_sku", self.key_vault_sku, "allowed: standard, premium")
+
+
+@dataclass(frozen=True, kw_only=True)
 class NetworkArgs:
     """Arguments of :class:`Network`."""
 
@@ -62,6 +79,8 @@ class NetworkArgs:
     """Kubernetes-only options. Default: KubernetesNetworkOptions() on Kubernetes; an error on other clouds."""
     gcp: GcpNetworkOptions | None = None
     """GCP-only options. Default: GcpNetworkOptions() on GCP; an error on other clouds."""
+    azure: AzureNetworkOptions | None = None
+    """Azure-only options. Default: AzureNetworkOptions() on Azure; an error on other clouds."""
 
     def __post_init__(self) -> None:
         try:
@@ -83,7 +102,8 @@ class Network(Component):
 
     Example: ``net = Network("net", NetworkArgs(zones=3, nat_per_zone=True), platform)``
 
-    Cost: Kubernetes free; AWS one NAT gateway (~$33/month + data) per NAT, flow-log ingestion.
+    Cost: Kubernetes free; AWS one NAT gateway (~$33/month + data) per NAT, flow-log ingestion; Azure one NAT
+    gateway (~$33/month + data), Log Analytics ingestion, Key Vault operations, private endpoints (~$7.30/month each).
     """
 
     ARGS = NetworkArgs

@@ -4,7 +4,7 @@
 |---|---|---|---|---|---|
 | aws | RDS PostgreSQL, gp3 with storage autoscaling, KMS, isolated subnets, managed master password; the app role `<username>_app` created during `pulumi up` by a bootstrap Lambda | Multi-AZ standby | parameter group `rds.force_ssl=1` (never overridable) | automated + PITR (`backup_retention_days`), final snapshot, AWS Backup copies | created by the bootstrap Lambda as the master user |
 | gcp | Cloud SQL for PostgreSQL (Enterprise), private IP only (`ipv4_enabled` false, private services access), Query Insights, CMEK with `customer_managed_keys`, app user password in Secret Manager | REGIONAL | `ssl_mode` ENCRYPTED_ONLY | automated backups (start time, retained count) + PITR (transaction-log retention), deletion protection (provider + API) | `CREATE EXTENSION vector` by the app/migration (Cloud SQL ships it) |
-| azure | PostgreSQL Flexible Server, VNet-injected | ZoneRedundant HA | `require_secure_transport` | retention + geo-redundant backup | `azure.extensions` allow-lists VECTOR |
+| azure | PostgreSQL Flexible Server, VNet-injected (delegated subnet + private DNS zone), public access disabled, storage auto-grow, admin password generated into Key Vault, CanNotDelete lock with deletion protection | ZoneRedundant HA (standby in another zone) | `require_secure_transport` ON, TLS 1.2 minimum | retention (`backup_retention_days`) + geo-redundant backup (`azure.geo_redundant_backup`) | `azure.extensions` allow-lists VECTOR and the other requested extensions; `CREATE EXTENSION` by the app/migration |
 | kubernetes | CloudNativePG `Cluster` (operator-managed, in-cluster), `standard` image pinned to a minor release, generated credentials Secret | 3 instances (1 primary, 2 replicas, PodDisruptionBudget) | server TLS by the operator, `hostssl` only | Barman Cloud plugin: `ObjectStore` (bucket, retention) as WAL archiver; ScheduledBackup `method: plugin` (BackupSchedule) | created at bootstrap (`postInitApplicationSQL`) |
 """
 
@@ -71,6 +71,18 @@ class GcpPostgresOptions:
     large=db-custom-8-30720, xlarge=db-custom-16-61440)."""
     query_insights: bool = True
     """Query Insights (query plans, client addresses off). Default: on."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AzurePostgresOptions:
+    """Azure-only settings of ManagedPostgres (PostgreSQL Flexible Server)."""
+
+    sku_name: str | None = None
+    """Compute SKU, e.g. "Standard_D4ds_v5" (General Purpose) or "Standard_B2ms" (Burstable, no HA). Default:
+    derived from `size` (small=Standard_B2ms without HA or Standard_D2ds_v5 with it, medium=Standard_D4ds_v5,
+    large=Standard_D8ds_v5, xlarge=Standard_D16ds_v5)."""
+    geo_redundant_backup: bool = False
+    """Keep backups in the paired region too (set at creation only). Default: off; prod turns it on."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -149,6 +161,8 @@ class ManagedPostgresArgs:
     """Kubernetes-only options. Default: KubernetesPostgresOptions() on Kubernetes; an error on other clouds."""
     gcp: GcpPostgresOptions | None = None
     """GCP-only options. Default: GcpPostgresOptions() on GCP; an error on other clouds."""
+    azure: AzurePostgresOptions | None = None
+    """Azure-only options. Default: AzurePostgresOptions() on Azure; an error on other clouds."""
 
     def __post_init__(self) -> None:
         if str(self.version) not in ("14", "15", "16", "17"):
@@ -178,7 +192,8 @@ class ManagedPostgres(Component):
     Example: ``db = ManagedPostgres("db", ManagedPostgresArgs(network=net, version="16", extensions=["vector"]), platform)``
 
     Cost: AWS RDS instance-hours (x2 with Multi-AZ) + gp3 GB-month + backups beyond the DB size; Kubernetes the
-    instances' requests and volumes.
+    instances' requests and volumes; Azure Flexible Server vCore-hours (x2 with HA) + storage GB-month + backup
+    storage beyond the server size (x2 geo-redundant).
     """
 
     ARGS = ManagedPostgresArgs

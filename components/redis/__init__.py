@@ -4,7 +4,7 @@
 |---|---|---|---|---|
 | aws | ElastiCache replication group (Redis 7 / Valkey), KMS at rest | 2+ nodes, automatic failover, Multi-AZ | `transit_encryption_enabled`, AUTH token in Secrets Manager | daily snapshots (`snapshot_retention_days`) |
 | gcp | Memorystore for Redis 7 over private services access, CMEK with `customer_managed_keys` | STANDARD_HA (BASIC otherwise) | transit encryption SERVER_AUTHENTICATION (port 6378, server CA in the URL secret), AUTH on | RDB snapshots every 12 h |
-| azure | Azure Managed Redis (Azure Cache for Redis is being retired), private endpoint | HA on | TLS 1.2+, access keys in Key Vault | RDB |
+| azure | Azure Managed Redis (`redisenterprise` cluster + `default` database; Azure Cache for Redis takes no new instances and retires), SKU from `memory_mib` and `azure.tier`, private endpoint only, EnterpriseCluster policy (one endpoint for non-cluster clients) | `highAvailability` Enabled (replica in another zone) | TLS 1.2 minimum, `clientProtocol` Encrypted only; access keys (not Entra: a `rediss://` URL carries a password) kept in Key Vault | AOF every second |
 | kubernetes | StatefulSet on the official `redis:7.4` image (patched), PVC, hardened pod (uid 10999) | Sentinel (3 sentinels, 1 primary + 2 replicas) behind HAProxy, all over TLS | TLS only (`port 0`, cert-manager namespaced CA, `rediss://`, CA mounted in linked services), `requirepass` from a generated Secret | AOF `appendfsync everysec` |
 """
 
@@ -40,6 +40,17 @@ class GcpRedisOptions:
     plus 25 % headroom for replication and snapshots, rounded up to whole GB."""
     read_replicas: int = 0
     """Read replicas of a STANDARD_HA instance (0-5; needs 5 GB or more). Default: 0 (the failover replica only)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AzureRedisOptions:
+    """Azure-only settings of ManagedRedis (Azure Managed Redis)."""
+
+    tier: str = "Balanced"
+    """Performance tier: "Balanced" (4 GB per vCPU), "MemoryOptimized" (8 GB per vCPU, from 12 GB) or
+    "ComputeOptimized" (2 GB per vCPU, from 3 GB). Default: "Balanced"."""
+    sku: str | None = None
+    """Explicit SKU, e.g. "Balanced_B5"; must hold `memory_mib`. Default: the smallest SKU of `tier` that holds it."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,6 +99,8 @@ class ManagedRedisArgs:
     """Kubernetes-only options. Default: KubernetesRedisOptions() on Kubernetes; an error on other clouds."""
     gcp: GcpRedisOptions | None = None
     """GCP-only options. Default: GcpRedisOptions() on GCP; an error on other clouds."""
+    azure: AzureRedisOptions | None = None
+    """Azure-only options. Default: AzureRedisOptions() on Azure; an error on other clouds."""
 
     def __post_init__(self) -> None:
         if str(self.version) not in ("7",):
@@ -106,7 +119,8 @@ class ManagedRedis(Component):
 
     Example: ``cache = ManagedRedis("cache", ManagedRedisArgs(network=net, memory_mib=1024), platform)``
 
-    Cost: AWS ElastiCache node-hours x nodes; Kubernetes the pods' requests and volumes.
+    Cost: AWS ElastiCache node-hours x nodes; Kubernetes the pods' requests and volumes; Azure Managed Redis SKU-hours
+    (HA doubles the nodes) + the private endpoint.
     """
 
     ARGS = ManagedRedisArgs

@@ -5,7 +5,7 @@ timeouts and rate limits.
 |---|---|---|---|---|
 | aws | internet-facing IPv4 ALB in public subnets, HTTPS listener (TLS 1.3/1.2 policy), HTTP listener redirecting 301, listener rules per route, access logs to an SSE-S3 bucket (the only encryption ALB log delivery supports) | ACM with DNS validation: records + A alias in Route 53 with `hosted_zone_id`, else exported for the user to create | WAFv2 rate-based rule per route (counted by the most specific route only) + AWS managed rule groups | idle timeout covers the longest route |
 | gcp | global external Application Load Balancer (EXTERNAL_MANAGED): global address, serverless NEG + logged backend service per routed service, URL map with the path rules, HTTPS proxy with an SSL policy (TLS 1.2+, MODERN/RESTRICTED), HTTP proxy + URL map that only redirect; HSTS/security headers and CORS as custom response headers | Google-managed (`ManagedSslCertificate`) | Cloud Armor policy on every backend: rate-based ban per route (preview in count mode), preconfigured OWASP rules | Cloud Run request timeout = the service's longest route (serverless backends take no LB timeout) |
-| azure | Container Apps ingress (HTTPS only); Front Door + WAF where rate limiting is asked | managed certificate | Front Door WAF rate rule | - |
+| azure | Front Door Premium: endpoint, origin group per routed service over a private link to the internal Container Apps environment, route per path (HTTPS redirect, HTTPS-only forwarding), rule set for HSTS and security headers; origin timeout is profile-wide, 16-240 s (longer routes: see the backend) | AFD managed certificate, TLS 1.2 minimum | WAF policy: Microsoft default rule set + bot manager, one rate-limit custom rule per route per client IP; Detection when counting, Prevention when blocking | Front Door streams responses; the 240 s timeout applies between bytes |
 | kubernetes | Gateway API on Envoy Gateway: a Gateway per stack (HTTPS listener + an HTTP listener whose only route redirects 301) or HTTPRoutes on a shared Gateway; one HTTPRoute per route with timeouts and security headers as a standard filter; Envoy Gateway policies for rate limits, CORS, TLS 1.2 minimum, body size | cert-manager gateway-shim (`cert-manager.io/cluster-issuer` on the Gateway), ACME HTTP-01 through the Gateway | Envoy Gateway local rate limit per client IP and route (429), per Envoy replica | Envoy streams responses; no request buffering, no total timeout, idle timeout = the route's timeout |
 """
 
@@ -119,6 +119,16 @@ class GcpIngressOptions:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AzureIngressOptions:
+    """Azure-only settings of TlsIngress (Front Door Premium)."""
+
+    default_rule_set_version: str = "2.1"
+    """Version of the Microsoft_DefaultRuleSet managed WAF rules. Default: "2.1"."""
+    bot_protection: bool = True
+    """Add the Microsoft_BotManagerRuleSet managed rules. Default: on."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class KubernetesIngressOptions:
     """Kubernetes-only settings of TlsIngress (Gateway API on Envoy Gateway)."""
 
@@ -181,6 +191,8 @@ class TlsIngressArgs:
     """Kubernetes-only options. Default: KubernetesIngressOptions() on Kubernetes; an error on other clouds."""
     gcp: GcpIngressOptions | None = None
     """GCP-only options. Default: GcpIngressOptions() on GCP; an error on other clouds."""
+    azure: AzureIngressOptions | None = None
+    """Azure-only options. Default: AzureIngressOptions() on Azure; an error on other clouds."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.domain, str) or not _HOST.match(self.domain):
@@ -208,7 +220,8 @@ class TlsIngress(Component):
     routes=[Route(path="/", service=web)]), platform)``
 
     Cost: AWS ALB hours + LCUs, WAF ACL + rules + requests; Kubernetes: the Gateway's Envoy pods
-    (`proxy_replicas`) and its cloud load balancer.
+    (`proxy_replicas`) and its cloud load balancer; Azure Front Door Premium base fee (~$330/month) + requests + data
+    transfer (WAF managed rules included).
     """
 
     ARGS = TlsIngressArgs
@@ -217,4 +230,5 @@ class TlsIngress(Component):
     url: pulumi.Output[str]
     """https://domain/."""
     hostname: pulumi.Output[str]
-    """DNS name to point the domain at (load balancer DNS name) or the domain itself when DNS is managed."""
+    """DNS name to point the domain at (load balancer DNS name; Front Door endpoint host on Azure) or the domain itself
+    when DNS is managed."""

@@ -4,7 +4,7 @@
 |---|---|---|---|---|
 | aws | ECS Fargate task definition + service in private subnets, FARGATE/FARGATE_SPOT strategy, circuit breaker with rollback, awslogs | `secrets[].valueFrom` Secrets Manager ARNs; exec role reads exactly those | EFS (encrypted) with access points | Application Auto Scaling when `autoscaled` (desiredCount ignored) |
 | gcp | Cloud Run v2 service (gen2, Direct VPC egress, all traffic through the VPC), own service account, ingress from the load balancer only (routed) or internal only, startup + liveness probes, deletion protection | Secret Manager secrets: env `secret_key_ref`, files as secret volumes; the service account reads exactly its secrets | Cloud Storage FUSE mount of a per-volume bucket (versioned, uniform access, public access prevented) | Cloud Run min/max instances (Autoscaler) |
-| azure | Container App in a VNet-integrated managed environment | Key Vault refs via managed identity | Azure Files | Container Apps scale rules |
+| azure | Container App (Consumption workload profile) in the Network's internal, VNet-integrated environment; ingress HTTPS only (`allowInsecure` false), reachable from the environment only unless `public` (then Front Door's private link) | Key Vault secrets referenced by URI through a user-assigned identity holding Key Vault Secrets User on exactly those secrets; secret files as a secret volume | Azure Files (SMB) share per volume through the environment's storage | Container Apps scale rules (set by the Autoscaler) |
 | kubernetes | Deployment + ServiceAccount + Service + PodDisruptionBudget (replicas >= 2), restricted securityContext, probes, topology spread, rolling update maxUnavailable 0, preStop pause and a grace period covering `request_timeout_seconds` | Secret + `secretKeyRef` / mounted secret files | ReadWriteMany PVC | HPA/KEDA when `autoscaled` |
 """
 
@@ -130,6 +130,17 @@ class GcpWebServiceOptions:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AzureWebServiceOptions:
+    """Azure-only settings of a WebService (Container App)."""
+
+    cpu: float | None = None
+    """Explicit vCPU per replica, validated with `memory_gib` against the Consumption profile's pairs (0.25 to 4
+    vCPU in steps of 0.25, with 2 GiB per vCPU). Default: the smallest pair holding the CPU and memory limits."""
+    memory_gib: float | None = None
+    """Explicit memory per replica in GiB, validated with `cpu`. Default: derived with the CPU (see above)."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class KubernetesWebServiceOptions:
     """Kubernetes-only settings of a WebService."""
 
@@ -205,6 +216,8 @@ class WebServiceArgs:
     """Kubernetes-only options. Default: KubernetesWebServiceOptions() on Kubernetes; an error on other clouds."""
     gcp: GcpWebServiceOptions | None = None
     """GCP-only options. Default: GcpWebServiceOptions() on GCP; an error on other clouds."""
+    azure: AzureWebServiceOptions | None = None
+    """Azure-only options. Default: AzureWebServiceOptions() on Azure; an error on other clouds."""
 
     def __post_init__(self) -> None:
         if isinstance(self.image, str):
@@ -263,7 +276,8 @@ class WebService(Component):
     Example: ``WebService("api", WebServiceArgs(network=net, image="ghcr.io/acme/api:1.0.0", port=8080,
     probes=Probes(liveness=Probe(path="/health"), readiness=Probe(path="/health"))), platform)``
 
-    Cost: Kubernetes the pods' requests; AWS Fargate vCPU-hours + GB-hours (spot weight lowers it), logs.
+    Cost: Kubernetes the pods' requests; AWS Fargate vCPU-hours + GB-hours (spot weight lowers it), logs; Azure
+    Container Apps vCPU-seconds + GiB-seconds of running replicas, Key Vault operations.
     """
 
     ARGS = WebServiceArgs
