@@ -41,6 +41,14 @@ KEYS: Mapping[str, str] = {
     "hostedZoneId": "Route 53 zone for certificate validation and DNS (AWS)",
     "vpcCidr": "VPC CIDR (AWS), default 10.0.0.0/16",
     "backupCopyRegion": "region receiving copies of AWS Backup recovery points",
+    "ecrPullThroughCache": "true: pull images from ghcr.io, Docker Hub, ECR Public, Quay through ECR (AWS)",
+}
+
+#: Secrets of the stack rather than of the app (allowed beside the app's; required only when the stack uses them).
+STACK_SECRETS: Mapping[str, str] = {
+    "GHCR_CREDENTIALS": "USERNAME:TOKEN of a GitHub account (token with read:packages) for the ECR pull-through cache of ghcr.io",
+    "DOCKERHUB_CREDENTIALS": "USERNAME:TOKEN (a Docker Hub access token) for the ECR pull-through cache of Docker Hub",
+    "GITLAB_CREDENTIALS": "USERNAME:TOKEN (a GitLab access token with read_registry) for the ECR pull-through cache of registry.gitlab.com",
 }
 
 
@@ -64,6 +72,9 @@ class StackConfig:
     backup_copy_region: str = ""
     secrets: Mapping[str, Any] = field(default_factory=dict)
     """Secret name -> value (an Output in the real program, a placeholder offline)."""
+    ecr_pull_through_cache: bool = False
+    aws_region: str = ""
+    """The AWS provider's `aws:region` (checked against `prodkit:region` on AWS)."""
 
 
 def _decode(value: Any) -> Any:
@@ -119,10 +130,11 @@ def resolve(stack: str, raw: Mapping[str, Any], secret_values: Mapping[str, Any]
     if isinstance(emails, str):
         emails = [e.strip() for e in emails.split(",") if e.strip()]
     if app_overridden:
-        secret_values = {k: v for k, v in secret_values.items() if k in app.secrets}
+        secret_values = {k: v for k, v in secret_values.items() if k in app.secrets or k in STACK_SECRETS}
         secret_values.update({k: PLACEHOLDER for k, s in app.secrets.items() if s.source == "config" and not s.optional and k not in secret_values})
+        secret_values.update({k: PLACEHOLDER for k in STACK_SECRETS if k not in secret_values})
     for extra in secret_values:
-        if extra not in app.secrets:
+        if extra not in app.secrets and extra not in STACK_SECRETS:
             raise InputError(f"prodkit:{extra}", "<secret>", "the app declares no such secret; declared: " + (", ".join(app.secrets) or "none") + did_you_mean(extra, app.secrets))
     needed = [name for name, s in app.secrets.items() if s.source == "config" and not s.optional and name not in secret_values]
     if needed:
@@ -141,7 +153,18 @@ def resolve(stack: str, raw: Mapping[str, Any], secret_values: Mapping[str, Any]
         hosted_zone_id=str(values.get("hostedZoneId") or ""), vpc_cidr=str(values.get("vpcCidr") or "10.0.0.0/16"),
         backup_copy_region=str(values.get("backupCopyRegion") or ""),
         secrets=dict(secret_values),
+        ecr_pull_through_cache=_flag("prodkit:ecrPullThroughCache", values.get("ecrPullThroughCache")),
+        aws_region=str(raw.get("aws:region") or ""),
     )
+
+
+def _flag(key: str, value: Any) -> bool:
+    """A boolean config value (runtime config arrives as the strings "true"/"false")."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if str(value).lower() in ("true", "false"):
+        return str(value).lower() == "true"
+    raise InputError(key, value, "allowed: true or false")
 
 
 def read_stack_file(path: Path) -> tuple[dict[str, Any], set[str]]:

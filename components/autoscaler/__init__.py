@@ -2,7 +2,7 @@
 
 | cloud | implementation | queue depth |
 |---|---|---|
-| aws | Application Auto Scaling target + target-tracking policies (CPU, memory, ALB requests per target), cooldowns, scheduled actions | step scaling on a CloudWatch metric the app publishes |
+| aws | Application Auto Scaling target + target-tracking policies (CPU, memory, ALB requests per target), cooldowns, scheduled actions | step scaling on a CloudWatch metric the app publishes (its task role may PutMetricData in `prodkit/<app>` only; Monitoring alarms when it goes silent) |
 | gcp | sets min/max instances and max concurrency on the Cloud Run service | - |
 | azure | sets min/max replicas and http/cpu/KEDA rules on the Container App | KEDA redis scaler rule |
 | kubernetes | HorizontalPodAutoscaler autoscaling/v2 with behaviour (stabilization windows, policies) | KEDA ScaledObject on Redis list length (replaces the HPA: KEDA owns one) |

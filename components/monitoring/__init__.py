@@ -2,7 +2,7 @@
 
 | cloud | implementation | alerts |
 |---|---|---|
-| aws | CloudWatch alarms per service (CPU, memory, ALB 5xx rate, p95 target response time) and per data store (RDS CPU, free storage, Redis memory) to an SNS topic | SNS email subscriptions |
+| aws | CloudWatch alarms per service (CPU, memory, ALB 5xx rate, p95 target response time, queue metric missing for queue-scaled services) and per data store (RDS CPU, free storage, Redis memory) to an SNS topic encrypted with the stack's KMS key | SNS email subscriptions |
 | gcp | Cloud Monitoring alert policies + notification channels | email channels |
 | azure | Azure Monitor metric alerts + action group | action group emails |
 | kubernetes | ServiceMonitor per service exposing metrics, PrometheusRule with HighErrorRate / HighLatency / HighMemoryUsage | Alertmanager routes (cluster-wide) |
