@@ -135,7 +135,7 @@ def resolve(stack: str, raw: Mapping[str, Any], secret_values: Mapping[str, Any]
         secret_values.update({k: PLACEHOLDER for k in STACK_SECRETS if k not in secret_values})
     for extra in secret_values:
         if extra not in app.secrets and extra not in STACK_SECRETS:
-            raise InputError(f"prodkit:{extra}", "<secret>", "the app declares no such secret; declared: " + (", ".join(app.secrets) or "none") + did_you_mean(extra, app.secrets))
+            raise InputError(f"prodkit:{extra}", "<secret>", "the app declares no such secret; declared: " + (", ".join(app.secrets) or "none") + "; stack secrets: " + ", ".join(STACK_SECRETS) + did_you_mean(extra, [*app.secrets, *STACK_SECRETS]))
     needed = [name for name, s in app.secrets.items() if s.source == "config" and not s.optional and name not in secret_values]
     if needed:
         name = needed[0]

@@ -816,3 +816,21 @@ def test_copilot_queue_publisher_and_exec_in_staging():
     assert {inv.named("workflow-service").urn, inv.named("context-service").urn} <= set(api.dependencies)
     topic = inv.named("monitoring-topic").inputs
     assert topic["kmsMasterKeyId"] == "arn:aws:kms:us-east-1:123456789012:network-key"
+
+
+def test_a_queue_scaled_service_without_egress_gets_the_monitoring_endpoint(tmp_path):
+    import yaml
+
+    from stacks import cli
+    from stacks.spec import APPS_DIR
+
+    data = yaml.safe_load((APPS_DIR / "copilot.yaml").read_text())
+    data["services"]["workflow"]["internet_egress"] = False
+    spec = tmp_path / "copilot-private-workflow.yaml"
+    spec.write_text(yaml.safe_dump(data))
+    cfg = cli.load_stack(ROOT, "aws-prod", [f"prodkit:app={spec}"])
+    inventory, _ = cli.run_plan(cfg)
+    assert inventory.named("network-monitoring-endpoint").inputs["serviceName"] == "com.amazonaws.us-east-1.monitoring"
+    assert "network-ssmmessages-endpoint" not in {r.name for r in inventory.resources}  # exec is off in prod
+    images = [c["image"] for c in json.loads(inventory.named("workflow-task").inputs["containerDefinitions"])]
+    assert images == [f"{ECR}/copilot-aws-prod-docker-hub/llmcopilot/workflow-engine:1.0.0"]
