@@ -70,7 +70,7 @@ class AwsTarget(Target):
                              "CloudWatch Logs accepts only " + ", ".join(map(str, LOG_RETENTION_DAYS)) + " days")
         cache = frozenset(self._cache(cfg) or {})
         for name, svc in cfg.app.services.items():
-            image_route(f"spec.services.{name}.image", _image(cfg, name, svc), svc.internet_egress, cache, cfg.region)
+            image_route(f"spec.services.{name}.image", _image(cfg, name, svc), svc.internet_egress, cache, cfg.region or cfg.aws_region)
             if svc.secret_files and not svc.internet_egress and INIT_IMAGE_REGISTRY not in cache:
                 raise InputError(
                     f"spec.services.{name}.secret_files", sorted(svc.secret_files),
