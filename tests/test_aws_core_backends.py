@@ -609,6 +609,14 @@ def test_pull_through_cache_rules_per_upstream_with_credentials_under_the_stack_
     assert "ghp_token" in json.dumps(version.raw_inputs)
 
 
+def test_cached_repositories_are_encrypted_and_bounded(cached):
+    template = cached.named("net-ptc-ghcr-template").inputs
+    assert (template["prefix"], template["appliedFors"]) == ("demo-prod-ghcr", ["PULL_THROUGH_CACHE"])
+    assert template["encryptionConfigurations"] == [{"encryptionType": "AES256"}]
+    (rule,) = json.loads(template["lifecyclePolicy"])["rules"]
+    assert rule["selection"]["countType"] == "imageCountMoreThan" and rule["action"] == {"type": "expire"}
+
+
 def test_pull_through_credential_is_stored_in_the_shape_ecr_reads():
     from components.network._aws import _credential_json
 

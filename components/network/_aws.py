@@ -18,7 +18,8 @@ task's own network interface, so its security group must allow them). With :clas
 ``ssmmessages`` (ECS Exec) and ``monitoring`` (PutMetricData) endpoints, and ECR pull-through cache rules, one per
 upstream registry (prefix ``<app>-<stack>-<registry>``, stack-scoped because a rule is account-wide), whose
 credentials live in Secrets Manager as ``ecr-pullthroughcache/<app>-<stack>-<registry>`` (the prefix ECR's
-service-linked role may read), ``{"username", "accessToken"}``, under the stack key.
+service-linked role may read), ``{"username", "accessToken"}``, under the stack key; a repository creation template
+per prefix makes the cached repositories AES-256 encrypted with a lifecycle policy keeping the newest 30 images.
 
 The stack key: one customer-managed KMS key per stack, rotated yearly (see `_stack_key`); every secret, log group,
 file system and topic of the stack uses it.
@@ -52,6 +53,7 @@ _INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "secretsmanager", "logs")
 #: The retention values CloudWatch Logs accepts (PutRetentionPolicy); anything else fails at apply time.
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
 _ZONE_LETTERS = "abcd"
+_CACHE_KEEP_IMAGES = 30  # per repository of the pull-through cache
 
 
 def check_log_retention(field_name: str, days: Any) -> None:
@@ -334,6 +336,19 @@ def _pull_through_cache(name: str, opts: AwsNetworkOptions, platform: Platform, 
         rule = aws.ecr.PullThroughCacheRule(
             f"{name}-ptc-{short}", ecr_repository_prefix=prefix, upstream_registry_url=host,
             credential_arn=credential_arn, opts=child,
+        )
+        # The repositories ECR creates on first pull: encrypted (AES-256; a KMS key would need a custom role for
+        # ECR), bounded by a lifecycle policy (the newest 30 images of each repository are kept).
+        aws.ecr.RepositoryCreationTemplate(
+            f"{name}-ptc-{short}-template", prefix=prefix, applied_fors=["PULL_THROUGH_CACHE"],
+            description=f"Repositories of the {host} pull-through cache of {platform.app}-{platform.stack}",
+            encryption_configurations=[aws.ecr.RepositoryCreationTemplateEncryptionConfigurationArgs(encryption_type="AES256")],
+            lifecycle_policy=_json({"rules": [{
+                "rulePriority": 1, "description": f"keep the newest {_CACHE_KEEP_IMAGES} images",
+                "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": _CACHE_KEEP_IMAGES},
+                "action": {"type": "expire"},
+            }]}),
+            opts=child,
         )
         cache[host] = pulumi.Output.concat(account, ".dkr.ecr.", region, ".amazonaws.com/", rule.ecr_repository_prefix)
         prefixes[host] = prefix
