@@ -8,9 +8,10 @@ creates the components. So bad input fails before the first resource exists, in 
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 import pulumi
 
@@ -20,7 +21,7 @@ from components import (
     Pooler, Probe, Probes, QueueTrigger, Route, ScalingPolicy, SecurityHeaders, SharedVolume, TlsIngress,
     TlsIngressArgs, VolumeBackup, WebService, WebServiceArgs,
 )
-from components._core import Platform
+from components._core import InputError, Platform
 from components._core.units import cpu_millicores, size_gib, size_mib
 
 from .config import StackConfig
@@ -170,11 +171,19 @@ def compose(cfg: StackConfig, make: Any) -> Composition:
     made: dict[str, Any] = {}
     for name in call_order(app):  # a service is made after the services it calls (their ECS services first on AWS)
         calls = [made[c] for c in calls_of(app.services[name]) if c in made]
-        made[name] = _service(cfg, target, name, app.services[name], net, stores, public, platform, generated, make, building, calls)
+        with spec_field(f"services.{name}"):  # errors name the spec field: services.api.image
+            made[name] = _service(cfg, target, name, app.services[name], net, stores, public, platform, generated, make, building, calls)
     services: dict[str, Any] = {name: made[name] for name in app.services}
     for name, svc in app.services.items():
         for dep in svc.uses:
             comp.edges.append((name, dep, "DATABASE_URL" if dep == "postgres" else "REDIS_URL"))
+        calls: dict[str, list[str]] = {}  # ${services.X.url} in env: a service-to-service call
+        for env_name, value in svc.env.items():
+            for ref in _REF.findall(value):
+                if ref.startswith("services."):
+                    calls.setdefault(ref.split(".")[1], []).append(env_name)
+        for callee, names in calls.items():
+            comp.edges.append((name, callee, ", ".join(sorted(names))))
     comp.components.update(services)
     # The ingress comes before the autoscalers: on AWS, request-count scaling needs the load balancer.
 
@@ -265,7 +274,12 @@ def compose(cfg: StackConfig, make: Any) -> Composition:
             "db_host": stores["postgres"].host if "postgres" in stores else pulumi.Output.from_input(""),
             "redis_host": stores["redis"].host if "redis" in stores else pulumi.Output.from_input(""),
             "services": {n: s.service_name for n, s in services.items()},
+            # Where the domain must point (the load balancer's DNS name) and the DNS records the user must create
+            # by hand (cloud-specific, e.g. AWS without a Route 53 zone); empty when nothing is left to do.
+            "ingress_hostname": ingress.hostname if ingress else pulumi.Output.from_input(""),
+            "dns_records": pulumi.Output.from_input([]),
         }
+        comp.exports.update(target.exports(cfg, comp))
     return comp
 
 
@@ -339,6 +353,26 @@ def _service(cfg: StackConfig, target: Target, name: str, svc: ServiceSpec, net:
         **target.service(cfg, name, svc),
     )
     return make(WebService, name, args, platform)
+
+
+#: WebServiceArgs fields -> the service's spec keys they come from.
+_SERVICE_FIELDS = {
+    "cpu_millicores": "cpu", "cpu_limit_millicores": "cpu_limit", "memory_mib": "memory", "memory_limit_mib": "memory_limit",
+    "request_timeout_seconds": "timeout_seconds", "probes": "health", "secret_files": "secret_files",
+}
+
+
+@contextlib.contextmanager
+def spec_field(at: str) -> Iterator[None]:
+    """Re-raise an Args error of the block as the spec field it comes from (`image` -> `services.api.image`)."""
+    try:
+        yield
+    except InputError as exc:
+        if exc.field.startswith(("prodkit:", at)) or ":" in exc.field:
+            raise
+        head, dot, rest = exc.field.partition(".")
+        field = _SERVICE_FIELDS.get(head, head) + dot + rest
+        raise InputError(f"{at}.{field}", exc.value, exc.allowed, exc.hint) from None
 
 
 def _render(value: str, cfg: StackConfig, target: Target) -> str:

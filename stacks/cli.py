@@ -1,7 +1,10 @@
-"""`prodkit`: the offline plan and the inventory check.
+"""`prodkit`: the offline plan, the inventory check, plan diffs and the pull-request comment.
 
     prodkit plan --stack STACK [-c KEY=VALUE ...] [--out DIR] [--format text|json]
     prodkit check INVENTORY.json [--profile staging|prod] [--format text|json]
+    prodkit diff BASE.json HEAD.json [--format text|markdown|json]
+    prodkit comment DIR [--sha SHA] [--out FILE]
+    prodkit apps | prodkit schema | prodkit --version
 
 Exit codes: 0 planned/clean, 1 mandatory policy violations (or invalid manifests), 2 bad input (one paragraph
 on stderr naming the key or field, the value and what is allowed; no traceback).
@@ -27,9 +30,19 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_INPUT)
 
 
+def version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("prodkit")
+    except metadata.PackageNotFoundError:  # running from a clone that was never installed
+        return "0+unknown"
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="prodkit", description="Offline plan and policy check for prodkit stacks.")
-    sub = p.add_subparsers(dest="command", required=True)
+    p.add_argument("--version", action="version", version=f"prodkit {version()}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     plan = sub.add_parser("plan", help="plan a stack offline: inventory, policy verdicts, manifests, diagram")
     plan.add_argument("--stack", required=True, help="stack name: reads Pulumi.STACK.yaml")
     plan.add_argument("-c", "--config", action="append", default=[], metavar="KEY=VALUE", help="override one config key")
@@ -40,15 +53,35 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("inventory", type=Path)
     check.add_argument("--profile", choices=("staging", "prod"), help="default: the inventory's profile")
     check.add_argument("--format", choices=("text", "json"), default="text")
+    d = sub.add_parser("diff", help="what changes between two plans (`plan --format json` output or inventory.json)")
+    d.add_argument("base", type=Path, metavar="BASE.json")
+    d.add_argument("head", type=Path, metavar="HEAD.json")
+    d.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    c = sub.add_parser("comment", help="the pull-request comment (verdicts, diffs, diagrams, plans) of a folder of plans",
+                       description="DIR/<stack>/ holds exit-code and plan.txt of `prodkit plan` at the head, head/ (its --out) "
+                                   "and optionally base/ (the --out of the same stack planned at the base branch).")
+    c.add_argument("folder", type=Path, metavar="DIR", help="one sub-folder per stack: exit-code, plan.txt, head/, base/")
+    c.add_argument("--sha", default="", help="the commit planned (shown in the comment)")
+    c.add_argument("--out", type=Path, help="write the comment here (default: stdout)")
+    sub.add_parser("apps", help="list the bundled app specs")
+    sub.add_parser("schema", help="print the JSON Schema of app specs (stacks/apps/*.yaml)")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.command == "plan":
-            return plan(args)
-        return check(args)
+        return _run(args)
+    except BrokenPipeError:  # `prodkit plan | head`: the reader left; not an error worth a traceback
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        return {"plan": plan, "check": check, "diff": diff, "comment": comment, "apps": apps, "schema": schema}[args.command](args)
     except InputError as exc:
         print(f"prodkit: bad input: {exc}", file=sys.stderr)
         return EXIT_INPUT
@@ -60,11 +93,87 @@ def load_stack(directory: Path, stack: str, sets: list[str]):
 
     if not (directory / "Pulumi.yaml").is_file():
         raise InputError("--dir", str(directory), "no Pulumi.yaml here: run prodkit from the project folder or pass --dir")
-    plain, secure = config.read_stack_file(directory / f"Pulumi.{stack}.yaml")
+    stack_file = directory / f"Pulumi.{stack}.yaml"
+    if not stack_file.is_file():
+        from components._core import did_you_mean
+
+        present = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in directory.glob("Pulumi.*.yaml"))
+        raise InputError(
+            "--stack", stack,
+            f"no stack file {stack_file.name} in {directory}; stacks here: " + (", ".join(present) or "none") + "." + did_you_mean(stack, present),
+        )
+    plain, secure = config.read_stack_file(stack_file)
     file_app = plain.get("prodkit:app")
     plain, secure = config.split_overrides(plain, secure, sets)
     secrets = {k.partition(":")[2]: config.PLACEHOLDER for k in secure if k.startswith(config.NAMESPACE + ":")}
     return config.resolve(stack, plain, secrets, app_overridden=plain.get("prodkit:app") != file_app)
+
+
+#: Component Args fields that come straight from a stack config key (the name the user wrote).
+CONFIG_FIELDS = {"domain": "prodkit:domain", "network.cidr": "prodkit:vpcCidr", "cidr": "prodkit:vpcCidr"}
+
+
+def locate(exc: InputError, directory: Path, stack: str, sets: Sequence[str], app_ref: str | None = None) -> InputError:
+    """The error with the file (and line) where the user wrote the bad value: the stack file or `-c`, the spec
+    file, with the config key or spec field as written, and YAML 1.1 booleans explained."""
+    from . import yamlsource
+    from .spec import AppSpec, spec_path
+
+    field = CONFIG_FIELDS.get(exc.field, exc.field)
+    if field.startswith("prodkit:"):
+        key = field.split(".", 1)[0]
+        given = [item.partition("=")[2] for item in sets if item.partition("=")[0] == key]
+        typed = None
+        if given:
+            where = "-c"
+            sub = field[len(key) + 1:]
+            try:
+                _, src = yamlsource.parse(given[-1], where)
+                typed = src.typed(sub) if sub else None
+            except InputError:
+                pass
+            if not sub and isinstance(exc.value, bool):
+                typed = given[-1]
+        else:
+            stack_file = directory / f"Pulumi.{stack}.yaml"
+            where = stack_file.name
+            try:
+                _, src = yamlsource.load(stack_file)
+                path = "config." + key + (field[len(key):] if len(field) > len(key) else "")
+                where = src.where(path).replace(str(stack_file), stack_file.name)
+                typed = src.typed(path)
+            except InputError:
+                pass
+        return _with(exc, f"{field} (set with -c)" if where == "-c" else f"{where}: {field}", yamlsource.bool_hint(exc.value, typed))
+    top = field.split(".", 1)[0].split("[", 1)[0]
+    if app_ref and top in {f for f in AppSpec.__dataclass_fields__}:
+        try:
+            path = spec_path(app_ref)
+            _, src = yamlsource.load(path)
+        except InputError:
+            return exc
+        return _with(exc, f"{src.where(field)}: {field}", yamlsource.bool_hint(exc.value, src.typed(field)))
+    return exc
+
+
+def _with(exc: InputError, field: str, extra: str) -> InputError:
+    hint = " ".join(h for h in (exc.hint, extra) if h) or None
+    allowed = exc.allowed if not hint or exc.allowed.endswith((".", "?", "!")) else exc.allowed + "."
+    return InputError(field, exc.value, allowed, hint)
+
+
+def _app_ref(args: argparse.Namespace) -> str | None:
+    """prodkit:app as given (by -c or the stack file), for locating spec errors raised while loading."""
+    for item in reversed(args.config):
+        key, _, value = item.partition("=")
+        if key == "prodkit:app":
+            return value
+    try:
+        from .config import read_stack_file
+
+        return str(read_stack_file(args.dir / f"Pulumi.{args.stack}.yaml")[0].get("prodkit:app") or "") or None
+    except (InputError, OSError):
+        return None
 
 
 def run_plan(cfg: Any):
@@ -78,16 +187,24 @@ def run_plan(cfg: Any):
         holder["composition"] = app.compose(cfg, app.Builder())
 
     inventory = engine.run(program, stack=cfg.stack, region=cfg.region or "us-east-1")
-    return inventory, holder["composition"]
+    composition = holder["composition"]
+    return inventory.ordered(list(composition.components)), composition
 
 
 def plan(args: argparse.Namespace) -> int:
-    from . import diagram, summary
+    from . import diagram, outdir, summary
 
-    cfg = load_stack(args.dir, args.stack, args.config)
-    inventory, composition = run_plan(cfg)
-    out = args.out or args.dir / "build" / args.stack
-    out.mkdir(parents=True, exist_ok=True)
+    cfg = None
+    try:
+        cfg = load_stack(args.dir, args.stack, args.config)
+        out = args.out or args.dir / "build" / args.stack
+        previous = outdir.claim(out)  # before planning: a folder we may not clean fails fast
+        inventory, composition = run_plan(cfg)
+    except InputError as exc:
+        if args.out is not None and exc.field == "--out":
+            raise
+        raise locate(exc, args.dir, args.stack, args.config, cfg.app_ref if cfg else _app_ref(args)) from None
+    foreign = outdir.clean(out, previous)
     finish_manifests = None
     if cfg.cloud.value == "kubernetes":
         from .manifests import begin
@@ -108,6 +225,7 @@ def plan(args: argparse.Namespace) -> int:
     }
     rendered = json.dumps(doc, sort_keys=True)  # no indent: the C encoder is ~10x faster on large inventories
     (out / "inventory.json").write_text(rendered)
+    outdir.record(out, foreign)
     if args.format == "json":
         print(rendered)
     else:
@@ -147,6 +265,56 @@ def check(args: argparse.Namespace) -> int:
 
         print(verdicts(violations))
     return EXIT_VIOLATIONS if any(v["level"] == "mandatory" for v in violations) else EXIT_OK
+
+
+def diff(args: argparse.Namespace) -> int:
+    from . import plandiff
+
+    base = plandiff.load(args.base, "BASE.json")
+    head = plandiff.load(args.head, "HEAD.json")
+    d = plandiff.diff(base, head)
+    if args.format == "json":
+        print(json.dumps(d.as_json(), indent=1, sort_keys=True))
+    elif args.format == "markdown":
+        print(plandiff.markdown(d))
+    else:
+        print(plandiff.text(d))
+    return EXIT_OK
+
+
+def comment(args: argparse.Namespace) -> int:
+    from . import comment as pr_comment
+
+    body = pr_comment.comment(args.folder, args.sha)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(body)
+    else:
+        sys.stdout.write(body)
+    return EXIT_OK
+
+
+def apps(args: argparse.Namespace) -> int:
+    from .spec import bundled_apps, load_app
+
+    rows = []
+    for name in bundled_apps():
+        spec = load_app(name)
+        text = " ".join(spec.description.split())
+        first = text.split(". ", 1)[0].rstrip(".")
+        rows.append((name, f"{len(spec.services)} service(s)", first))
+    width = max(len(r[0]) for r in rows)
+    for name, count, text in rows:
+        print(f"{name:<{width}}  {count:<12}  {text}")
+    print("\nPlan one with `prodkit plan --stack STACK -c prodkit:app=NAME`, or point prodkit:app at your own spec file.")
+    return EXIT_OK
+
+
+def schema(args: argparse.Namespace) -> int:
+    from .specschema import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+    return EXIT_OK
 
 
 if __name__ == "__main__":

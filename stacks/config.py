@@ -41,6 +41,7 @@ KEYS: Mapping[str, str] = {
     "hostedZoneId": "Route 53 zone for certificate validation and DNS (AWS)",
     "vpcCidr": "VPC CIDR (AWS), default 10.0.0.0/16",
     "backupCopyRegion": "region receiving copies of AWS Backup recovery points",
+    "monitoringLabels": "map of labels on ServiceMonitors/PodMonitors/PrometheusRules that Prometheus selects (Kubernetes; default release: kube-prometheus-stack)",
     "ecrPullThroughCache": "true: pull images from ghcr.io, Docker Hub, ECR Public, Quay through ECR (AWS)",
 }
 
@@ -70,6 +71,8 @@ class StackConfig:
     hosted_zone_id: str = ""
     vpc_cidr: str = "10.0.0.0/16"
     backup_copy_region: str = ""
+    monitoring_labels: Mapping[str, str] | None = None
+    """Labels the cluster's Prometheus selects monitors and rules by; None keeps the Kubernetes default."""
     secrets: Mapping[str, Any] = field(default_factory=dict)
     """Secret name -> value (an Output in the real program, a placeholder offline)."""
     ecr_pull_through_cache: bool = False
@@ -152,6 +155,7 @@ def resolve(stack: str, raw: Mapping[str, Any], secret_values: Mapping[str, Any]
         cluster_issuer=str(values.get("clusterIssuer") or "letsencrypt-prod"),
         hosted_zone_id=str(values.get("hostedZoneId") or ""), vpc_cidr=str(values.get("vpcCidr") or "10.0.0.0/16"),
         backup_copy_region=str(values.get("backupCopyRegion") or ""),
+        monitoring_labels=_labels("prodkit:monitoringLabels", values.get("monitoringLabels")),
         secrets=dict(secret_values),
         ecr_pull_through_cache=_flag("prodkit:ecrPullThroughCache", values.get("ecrPullThroughCache")),
         aws_region=str(raw.get("aws:region") or ""),
@@ -167,14 +171,37 @@ def _flag(key: str, value: Any) -> bool:
     raise InputError(key, value, "allowed: true or false")
 
 
+_LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+
+
+def _labels(key: str, value: Any) -> dict[str, str] | None:
+    """A map of Kubernetes labels (keys `[prefix/]name`, values of at most 63 characters), or None when unset."""
+    value = _decode(value)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, Mapping):
+        raise InputError(key, value, "allowed: a map of label -> value, e.g. {release: kube-prometheus-stack}")
+    out = {}
+    for k, v in value.items():
+        if not isinstance(k, str) or not _LABEL_KEY.match(k) or len(k.rpartition("/")[2]) > 63:
+            raise InputError(f"{key}.{k}", k, "allowed: a Kubernetes label key ([prefix/]name, name at most 63 characters)")
+        if not isinstance(v, (str, int, float, bool)) or not _LABEL_VALUE.match(str(v)) or len(str(v)) > 63:
+            raise InputError(f"{key}.{k}", v, "allowed: a label value (letters, digits, '-', '_', '.', at most 63 characters)")
+        out[k] = str(v)
+    return out
+
+
 def read_stack_file(path: Path) -> tuple[dict[str, Any], set[str]]:
     """(plain config, secure keys) of a Pulumi.<stack>.yaml; secure values are not decrypted."""
-    try:
-        doc = yaml.safe_load(path.read_text()) or {}
-    except FileNotFoundError:
-        raise InputError("--stack", path.stem.removeprefix("Pulumi."), f"no stack file {path.name} in {path.parent}") from None
-    except yaml.YAMLError as exc:
-        raise InputError(path.name, "invalid YAML", str(exc).splitlines()[0]) from None
+    from . import yamlsource
+
+    if not path.is_file():
+        raise InputError("--stack", path.stem.removeprefix("Pulumi."), f"no stack file {path.name} in {path.parent}")
+    doc, _ = yamlsource.load(path)  # syntax errors and duplicate keys name the file, line and column
+    doc = doc or {}
+    if not isinstance(doc, dict) or not isinstance(doc.get("config") or {}, dict):
+        raise InputError(f"{path.name}: config", doc.get("config") if isinstance(doc, dict) else doc, "expected a mapping of KEY: value under `config:`")
     plain: dict[str, Any] = {}
     secure: set[str] = set()
     for key, value in (doc.get("config") or {}).items():

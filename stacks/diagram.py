@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 _SHAPES = {
@@ -19,7 +20,7 @@ _SHAPES = {
 _IMPL = {
     "kubernetes": {
         "Network": "Namespace + NetworkPolicies", "WebService": "Deployment", "ManagedPostgres": "CloudNativePG",
-        "ManagedRedis": "Redis StatefulSet", "TlsIngress": "Ingress nginx + cert-manager", "Autoscaler": "HPA / KEDA",
+        "ManagedRedis": "Redis StatefulSet", "TlsIngress": "Gateway API (Envoy) + cert-manager", "Autoscaler": "HPA / KEDA",
         "BackupSchedule": "ScheduledBackup + CronJob", "Monitoring": "ServiceMonitor + PrometheusRule",
         "ClusterAddons": "Helm releases",
     },
@@ -32,7 +33,7 @@ _IMPL = {
 
 
 def _node_id(name: str) -> str:
-    return "n_" + name.replace("-", "_")
+    return "n_" + re.sub(r"[^A-Za-z0-9_]", "_", name)
 
 
 def mermaid(cfg: Any, composition: Any) -> str:
@@ -44,11 +45,19 @@ def mermaid(cfg: Any, composition: Any) -> str:
         label = f"{name}<br/>{kind}" + (f"<br/><i>{impl[kind]}</i>" if kind in impl else "")
         lines.append(f'  {_node_id(name)}{left}"{label}"{right}')
     if "ingress" in composition.components:
-        lines.append(f"  internet -->|HTTPS {cfg.domain}| {_node_id('ingress')}")
+        lines.append(f'  internet -->|"HTTPS {label_text(cfg.domain)}"| {_node_id("ingress")}')
     for src, dst, label in composition.edges:
-        safe = label.replace('"', "'").replace("|", "/")
-        lines.append(f'  {_node_id(src)} -->|"{safe}"| {_node_id(dst)}')
+        lines.append(f'  {_node_id(src)} -->|"{label_text(label)}"| {_node_id(dst)}')
     return "\n".join(lines)
+
+
+def label_text(label: str, width: int = 48) -> str:
+    """An edge label Mermaid renders as written: quotes and pipes escaped as entities, long labels cut at a
+    word boundary (never mid-word), so `/api/agents` or `WORKFLOW_ENGINE_URL` read as they are."""
+    from .summary import cut
+
+    text = cut(" ".join(label.split()), width)
+    return text.replace("&", "#amp;").replace('"', "#quot;").replace("|", "#124;").replace("<", "#lt;").replace(">", "#gt;")
 
 
 def markdown(cfg: Any, composition: Any) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import pulumi
 from pulumi.runtime.mocks import MockMonitor
@@ -87,7 +87,22 @@ def split_secrets(value: Any) -> tuple[Any, Any, bool]:
         return [p[0] for p in parts], [p[1] for p in parts], any(p[2] for p in parts)
     if isinstance(value, float) and value.is_integer():
         return int(value), int(value), False
+    if isinstance(value, (pulumi.Asset, pulumi.Archive)):
+        form = asset_form(value)
+        return form, form, False
     return value, value, False
+
+
+def asset_form(value: Any) -> Any:
+    """A JSON form of an asset or archive (e.g. a Lambda function's code) that names its content, not where it
+    lies on this machine: an archive lists its entries, a file asset its file name."""
+    if isinstance(value, pulumi.AssetArchive):
+        return {"assetArchive": sorted(value.assets)}
+    if isinstance(value, (pulumi.FileAsset, pulumi.FileArchive)):
+        return {type(value).__name__: str(value.path).rsplit("/", 1)[-1]}
+    if isinstance(value, pulumi.StringAsset):
+        return {"StringAsset": hashlib.sha256(value.text.encode()).hexdigest()}
+    return {type(value).__name__: None}
 
 
 def _fake(kind: str, seed: str) -> str:
@@ -216,6 +231,12 @@ class Inventory:
     def custom(self) -> list[Resource]:
         return [r for r in self.resources if r.custom]
 
+    def ordered(self, components: Sequence[str] = ()) -> "Inventory":
+        """The same resources in a stable order: top-level components in the order of `components` (names;
+        unnamed ones and stack-level resources after them, by URN), each component first and its descendants
+        sorted by URN. Registration order depends on thread scheduling; this order depends on the inputs only."""
+        return Inventory(sorted(self.resources, key=_order_key(self.resources, components)), dict(self.outputs))
+
 
 def run(
     program: Callable[[], Any],
@@ -288,7 +309,27 @@ def run(
                 dependencies=sorted(set(request.dependencies)),
             )
         )
-    return Inventory(resources)
+    return Inventory(resources).ordered()
+
+
+def _order_key(resources: Sequence[Resource], components: Sequence[str]) -> Callable[[Resource], tuple[Any, ...]]:
+    by_urn = {r.urn: r for r in resources}
+    rank = {name: i for i, name in enumerate(components)}
+
+    def root(r: Resource) -> Resource:
+        seen = set()
+        while r.parent in by_urn and r.urn not in seen:
+            seen.add(r.urn)
+            r = by_urn[r.parent]
+        return r
+
+    def key(r: Resource) -> tuple[Any, ...]:
+        top = root(r)
+        is_component = top.type.startswith("prodkit:")
+        group = rank.get(top.name, len(rank)) if is_component else len(rank) + 1
+        return (group, top.urn, r is not top, r.urn)
+
+    return key
 
 
 def _no_stack_trace() -> Any:

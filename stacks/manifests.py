@@ -8,9 +8,12 @@ registered (type ``kubernetes:*``, with ``apiVersion`` and ``kind``; Helm releas
 - it is written to ``<out_dir>/<kind>-<metadata.name>.yaml`` (stable names, diffable between runs);
 - built-in kinds are validated with ``kubernetes-validate`` against the Kubernetes version's strict schemas
   (unknown fields are errors, as with ``kubectl apply --validate=strict``);
-- custom resources are validated against the ``openAPIV3Schema`` of their CRD (upstream CRDs in
-  ``../shared/crds``, see its README), with object schemas closed like the API server's strict field validation;
-  a kind with neither a built-in schema nor a CRD is a problem.
+- custom resources are validated against the ``openAPIV3Schema`` of their CRD, with object schemas closed like
+  the API server's strict field validation, and against the CRD's CEL rules (``x-kubernetes-validations``,
+  :mod:`stacks.cel`) after the schema's defaults are applied; a kind with neither a built-in schema nor a CRD is
+  a problem. The CRD schemas ship inside the package (``stacks/crds/``, compacted from the upstream CRDs; its
+  README names each one's project, release and licence); ``$PRODKIT_CRDS_DIR`` points at another folder of
+  upstream CRD YAML files instead.
 
 Schemas are loaded once per process and compiled validators are reused, so a typical app (about 40 objects)
 validates in well under a second after the first load.
@@ -44,7 +47,7 @@ class Problem:
     name: str
     message: str
     severity: str = "error"
-    """"error" (the manifest would be rejected) or "note" (a check could not run, e.g. CRDs absent)."""
+    """"error" (the manifest would be rejected) or "note" (informational)."""
 
     @property
     def is_error(self) -> bool:
@@ -116,16 +119,14 @@ def file_name(manifest: dict[str, Any]) -> str:
 # -------------------------------------------------------------------------------------------------- validation
 
 
-def crd_dir() -> Path | None:
-    """Where the upstream CRDs are: $PRODKIT_CRDS_DIR, else ../shared/crds beside the repo root or the cwd."""
+#: The CRD schemas packaged with prodkit (see scripts/compact_crds.py).
+PACKAGED_CRDS = Path(__file__).resolve().parent / "crds"
+
+
+def crd_dir() -> Path:
+    """Where the CRDs are: $PRODKIT_CRDS_DIR (a folder of upstream CRD YAML files) if set, else the packaged ones."""
     env = os.environ.get("PRODKIT_CRDS_DIR")
-    candidates = [Path(env)] if env else []
-    repo_root = Path(__file__).resolve().parent.parent
-    candidates += [repo_root.parent / "shared" / "crds", Path.cwd().parent / "shared" / "crds", Path.cwd() / "shared" / "crds"]
-    for path in candidates:
-        if path.is_dir():
-            return path
-    return None
+    return Path(env) if env else PACKAGED_CRDS
 
 
 _HEAD_GROUP = re.compile(r"^  group:\s*(\S+)\s*$", re.MULTILINE)
@@ -134,8 +135,16 @@ _HEAD_KIND = re.compile(r"^    kind:\s*(\S+)\s*$", re.MULTILINE)
 
 @functools.lru_cache(maxsize=None)
 def _crd_index(folder: str) -> dict[tuple[str, str], str]:
-    """(group, kind) -> CRD file, read from each file's head only (the schemas are parsed on first use)."""
+    """(group, kind) -> CRD file: the packaged index, or each YAML file's head (schemas are parsed on first use)."""
     index: dict[tuple[str, str], str] = {}
+    packaged = Path(folder) / "index.json"
+    if packaged.is_file():
+        import json
+
+        for key, name in json.loads(packaged.read_text(encoding="utf-8")).items():
+            group, _, kind = key.rpartition("/")
+            index[(group, kind)] = str(Path(folder) / name)
+        return index
     for path in sorted(Path(folder).glob("*.yaml")):
         with open(path, encoding="utf-8") as fh:
             head = fh.read(4096)
@@ -146,26 +155,59 @@ def _crd_index(folder: str) -> dict[tuple[str, str], str]:
 
 
 @functools.lru_cache(maxsize=None)
+def _served_schema(path: str, version: str) -> dict[str, Any] | None:
+    """The openAPIV3Schema of the served `version` of the CRD in `path` (shared: never modify it)."""
+    for entry in _load_crd(path)["spec"]["versions"]:
+        if entry.get("name") == version and entry.get("served", False):
+            return entry["schema"]["openAPIV3Schema"]
+    return None
+
+
+@functools.lru_cache(maxsize=None)
 def _crd_validator(path: str, version: str):
     """A Draft 7 validator for the served `version` of the CRD in `path`, or None if that version is not served."""
     import jsonschema
 
-    for entry in _load_crd(path)["spec"]["versions"]:
-        if entry.get("name") == version and entry.get("served", False):
-            schema = _closed(entry["schema"]["openAPIV3Schema"])  # freshly parsed: safe to modify
-            # metadata is validated by the API server itself (ObjectMeta), not by the CRD.
-            schema.setdefault("properties", {})["metadata"] = {"type": "object"}
-            return jsonschema.Draft7Validator(schema)
-    return None
+    schema = _served_schema(path, version)
+    if schema is None:
+        return None
+    schema = _closed(copy.deepcopy(schema))
+    # metadata is validated by the API server itself (ObjectMeta), not by the CRD.
+    schema.setdefault("properties", {})["metadata"] = {"type": "object"}
+    return jsonschema.Draft7Validator(schema)
+
+
+@functools.lru_cache(maxsize=None)
+def _cel_rules(path: str, version: str):
+    from . import cel
+
+    schema = _served_schema(path, version)
+    return cel.compile_schema(schema) if schema is not None else None
+
+
+def cel_errors(manifest: dict[str, Any], path: str, version: str) -> list[str]:
+    """The CEL rules of the CRD in `path` that `manifest` breaks, evaluated on the defaulted object."""
+    from . import cel
+
+    rules = _cel_rules(path, version)
+    if rules is None:
+        return []
+    body = {k: v for k, v in manifest.items() if k != "metadata"}
+    return cel.validate(cel.apply_defaults(body, _served_schema(path, version)), rules)
 
 
 def _load_crd(path: str) -> dict[str, Any]:
-    """Parse a CRD file. Parsing the big CRDs (CNPG Cluster/Pooler, ~1 MB of YAML) costs about half a second, so
-    the parsed form is kept as JSON in the user's cache folder, keyed by the file's path, size and mtime; any
-    problem with the cache falls back to parsing the YAML."""
+    """Parse a CRD file: a packaged compact JSON file, or an upstream YAML CRD. Parsing the big YAML CRDs (CNPG
+    Cluster/Pooler, ~1 MB) costs about half a second, so their parsed form is kept as JSON in the user's cache
+    folder, keyed by the file's path, size and mtime; any problem with the cache falls back to parsing the YAML."""
     import hashlib
     import json
 
+    if path.endswith(".json"):
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+        versions = [{"name": v["name"], "served": True, "schema": {"openAPIV3Schema": v["schema"]}} for v in data["versions"]]
+        return {"spec": {"group": data["group"], "names": {"kind": data["kind"]}, "versions": versions}}
     stat = os.stat(path)
     key = hashlib.sha1(f"{os.path.abspath(path)}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:20]
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "prodkit" / "crds" / f"{key}.json"
@@ -262,19 +304,20 @@ def validate_manifest(manifest: dict[str, Any], k8s_version: str = DEFAULT_K8S_V
         found.append(("error", "metadata.name is missing (objects must be named explicitly, not auto-named)"))
 
     group, _, version = api_version.rpartition("/")
-    folder = crd_dir() if crds == "auto" else crds
+    folder = crd_dir() if crds == "auto" else Path(crds)
     if group and "." in group:
-        crd_file = _crd_index(str(folder)).get((group, kind)) if folder is not None else None
+        crd_file = _crd_index(str(folder)).get((group, kind))
         if crd_file is not None:
             validator = _crd_validator(crd_file, version)
             if validator is None:
                 return found + [("error", f"{api_version} is not a served version of the {kind} CRD")]
-            return found + [("error", m) for m in _errors(validator, manifest)]
+            schema_errors = _errors(validator, manifest)
+            if schema_errors:  # CEL rules assume a structurally valid object
+                return found + [("error", m) for m in schema_errors]
+            return found + [("error", f"CEL: {m}") for m in cel_errors(manifest, crd_file, version)[:_MAX_ERRORS_PER_OBJECT]]
     try:
         validator = _builtin_validator(k8s_version, kind, api_version)
     except _SchemaNotFound:
-        if folder is None:
-            return found + [("note", f"skipped: CRD folder not found (set PRODKIT_CRDS_DIR); {kind} {api_version} not validated")]
         return found + [("error", f"unknown kind {kind} ({api_version}): no Kubernetes {k8s_version} schema and no CRD in {folder}")]
     return found + [("error", m) for m in _errors(validator, manifest)]
 

@@ -46,9 +46,12 @@ class Profile:
     postgres_size: str | None
     """Force the database size class (smallest in staging); None keeps the spec's."""
     install_addons: bool
-    """Kubernetes: install ingress-nginx, cert-manager, CloudNativePG, KEDA, Prometheus Operator CRDs as pinned Helm releases."""
+    """Kubernetes: install the cluster add-ons (Gateway API CRDs + Envoy Gateway, cert-manager, CloudNativePG + Barman Cloud plugin, Velero, KEDA, Prometheus Operator CRDs) as pinned Helm releases."""
     enforce_policies: bool
     """Policy violations are mandatory (fail the plan) rather than advisory."""
+    image_pull_policy: Literal["Always", "IfNotPresent"] = "IfNotPresent"
+    """Kubernetes: imagePullPolicy of every container prodkit defines ("Always" in prod: each start re-checks the
+    registry, so a pod never runs a stale or tampered cached image and pull credentials are enforced)."""
 
 
 PROFILES: Mapping[str, Profile] = {
@@ -62,7 +65,7 @@ PROFILES: Mapping[str, Profile] = {
         name="prod", zones=3, nat_per_zone=True, high_availability=True, deletion_protection=True,
         min_backup_retention_days=30, max_backup_retention_days=35, log_retention_days=90, waf_mode="block",
         alarms=True, max_replicas=None, spot_weight=0, exec_enabled=False, postgres_size=None,
-        install_addons=False, enforce_policies=True,
+        install_addons=False, enforce_policies=True, image_pull_policy="Always",
     ),
 }
 

@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Mapping
 
-import yaml
-
 from components._core import InputError, dns_label, one_of
 from components._core.units import cpu_millicores, cron, in_range, size_gib, size_mib
 from components.web_service import looks_secret
@@ -243,28 +241,42 @@ def bundled_apps() -> list[str]:
     return sorted(p.stem for p in APPS_DIR.glob("*.yaml"))
 
 
-def load_app(ref: str) -> AppSpec:
-    """A bundled app name ("compyle") or a path to a spec file."""
-    path = Path(ref)
+def spec_path(ref: str) -> Path:
+    """The file of a bundled app name ("compyle") or of a path to a spec file."""
     if ref in bundled_apps():
-        path = APPS_DIR / f"{ref}.yaml"
-    elif not (ref.endswith((".yaml", ".yml")) and path.is_file()):
-        raise one_of("prodkit:app", ref, bundled_apps() + ["<path to a spec .yaml file>"])
-    try:
-        data = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml when present
-    except yaml.YAMLError as exc:
-        raise InputError(str(path), "invalid YAML", f"fix the syntax: {str(exc).splitlines()[0]}") from None
-    return parse(data, str(path))
+        return APPS_DIR / f"{ref}.yaml"
+    if "/" in ref or "\\" in ref or ref.endswith((".yaml", ".yml")):
+        return Path(ref)
+    raise one_of("prodkit:app", ref, bundled_apps() + ["<path to a spec .yaml file>"])
 
 
-def parse(data: object, source: str) -> AppSpec:
-    """Validate spec data; every error is prefixed with `source:` and the field path."""
+def load_app(ref: str) -> AppSpec:
+    """A bundled app name ("compyle") or a path to a spec file ("file not found: PATH" when it is missing)."""
+    from . import yamlsource
+
+    path = spec_path(ref)
+    data, source = yamlsource.load(path)  # syntax errors and duplicate keys name file, line and column
+    return parse(data, str(path), source)
+
+
+def parse(data: object, source: str, where: object = None) -> AppSpec:
+    """Validate spec data; every error names the file (line and column when known) and the field path as
+    written in the spec (``services.fastapi.image``)."""
+    from . import yamlsource
+
     try:
         spec = schema.load(AppSpec, data, "spec")
         _check(spec)
         return spec
     except InputError as exc:
-        raise InputError(f"{source}: {exc.field}", exc.value, exc.allowed, exc.hint) from None
+        field = exc.field.removeprefix("spec.").removeprefix("spec")
+        if field.startswith(source):  # already names the file
+            raise
+        located = where.where(field) if isinstance(where, yamlsource.Source) else source
+        hint = yamlsource.bool_hint(exc.value, where.typed(field)) if isinstance(where, yamlsource.Source) else ""
+        hint = " ".join(h for h in (exc.hint, hint) if h) or None
+        allowed = exc.allowed if not hint or exc.allowed.endswith((".", "?", "!")) else exc.allowed + "."
+        raise InputError(f"{located}: {field or '(top level)'}", exc.value, allowed, hint) from None
 
 
 def _check(spec: AppSpec) -> None:

@@ -211,7 +211,7 @@ def test_copilot_stores_route_and_backups():
     app = spec("copilot")
     assert app.postgres.version == "16" and "vector" in app.postgres.extensions
     assert app.postgres.size == "medium" and app.postgres.storage == "100Gi"
-    assert (app.redis.maxmemory, app.redis.maxmemory_policy, app.redis.persistence) == ("1Gi", "allkeys-lru", True)
+    assert (app.redis.maxmemory, app.redis.maxmemory_policy, app.redis.persistence) == ("1Gi", "noeviction", True)
     (route,) = app.routes
     assert (route.service, route.timeout_seconds, route.body_size, route.rate_limit_per_minute) == ("api", 300, "50Mi", 100)
     assert app.backups.database.schedule == "0 2 * * *"

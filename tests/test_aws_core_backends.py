@@ -460,6 +460,13 @@ def test_pooler_is_rds_proxy_with_tls_and_the_url_points_at_it(prod):
     assert ".proxy-" in prod.named("db-url-version").raw_inputs["secretString"]
 
 
+def test_rds_proxy_may_decrypt_the_app_credentials_with_the_stack_key(prod):
+    read, decrypt = json.loads(prod.named("db-proxy-policy").inputs["policy"])["Statement"]
+    assert read["Action"] == ["secretsmanager:GetSecretValue"] and len(read["Resource"]) == 1
+    assert decrypt["Action"] == ["kms:Decrypt"] and decrypt["Resource"] == [prod.named("db-app-credentials").inputs["kmsKeyId"]]
+    assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}
+
+
 def test_database_security_group_has_no_open_ingress(prod):
     sg_id = prod.named("api-to-db-ingress").inputs["securityGroupId"]
     for rule in prod.of_type("vpc/securityGroupIngressRule:SecurityGroupIngressRule"):
@@ -480,6 +487,107 @@ def test_backup_window_leaving_no_room_for_maintenance_is_refused():
 
     args = ManagedPostgresArgs(network=None, backup_window="00:00-23:00")
     with pytest.raises(InputError, match="postgres.backup_window"):
+        _aws.validate(args, Platform(cloud=Cloud.AWS, app="demo", stack="prod"))
+
+
+def test_every_secret_and_log_group_of_the_data_stores_uses_the_stack_key(prod):
+    key_arn = "arn:aws:kms:us-east-1:123456789012:net-key"  # the mock ARN of the Network's stack key
+    secrets = [r for r in prod.of_type("secretsmanager/secret:Secret") if r.name.startswith(("db-", "cache-"))]
+    groups = [r for r in prod.of_type("cloudwatch/logGroup:LogGroup") if r.name.startswith(("db-", "cache-"))]
+    assert {r.name for r in secrets} == {"db-app-credentials", "db-url", "cache-auth", "cache-url"}
+    assert {r.name for r in groups} == {"db-log-postgresql", "db-log-upgrade", "db-bootstrap-log", "cache-slow-log"}
+    for r in secrets + groups:
+        assert r.inputs.get("kmsKeyId") == key_arn, r.name
+
+
+def test_rds_log_export_groups_exist_before_the_instance_with_retention(prod):
+    db = one(prod, "rds/instance:Instance")
+    identifier = db.inputs["identifier"]
+    for kind in ("postgresql", "upgrade"):
+        group = prod.named(f"db-log-{kind}")
+        assert group.inputs["name"] == f"/aws/rds/instance/{identifier}/{kind}"
+        assert group.inputs["retentionInDays"] == 30
+        assert group.urn in db.dependencies  # RDS would otherwise create it implicitly, never expiring
+
+
+def test_bootstrap_invocation_runs_after_the_instance_and_the_app_secret(prod):
+    run = one(prod, "lambda/invocation:Invocation")
+    deps = set(run.dependencies)
+    assert prod.named("db-instance").urn in deps and prod.named("db-app-credentials-version").urn in deps
+    assert prod.named("db-bootstrap-secrets").urn in deps  # the policy exists before the function reads
+    event = json.loads(run.inputs["input"])
+    assert set(event) == {"host", "port", "database", "master_secret_arn", "app_secret_arn", "extensions"}
+    assert event["extensions"] == ["vector"] and event["database"] == "app"
+    assert event["master_secret_arn"].startswith("arn:aws:secretsmanager:") and "rds!" in event["master_secret_arn"]
+    # password_version and code are unknown offline (computed by AWS), so only these three are recorded here.
+    assert {"role", "extensions", "instance"} <= set(run.inputs["triggers"])
+    assert run.inputs["triggers"]["role"] == "app_app"
+    # DATABASE_URL (what services read) waits for the role to exist.
+    assert run.urn in prod.named("db-url").dependencies
+    assert "password" not in run.raw_inputs["input"]
+
+
+def test_bootstrap_function_may_read_exactly_the_two_secrets_and_decrypt_with_their_keys(prod):
+    policy = json.loads(prod.named("db-bootstrap-secrets").inputs["policy"])
+    read, decrypt = policy["Statement"]
+    master = json.loads(one(prod, "lambda/invocation:Invocation").inputs["input"])["master_secret_arn"]
+    credentials = f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{prod.named('db-app-credentials').name}"
+    assert (read["Effect"], read["Action"]) == ("Allow", ["secretsmanager:GetSecretValue"])
+    assert read["Resource"][0] == master and read["Resource"][1].startswith("arn:aws:secretsmanager:")
+    assert len(read["Resource"]) == 2 and "*" not in json.dumps(read["Resource"])
+    assert (decrypt["Effect"], decrypt["Action"]) == ("Allow", ["kms:Decrypt"])
+    assert len(decrypt["Resource"]) == 2 and all(k.startswith("arn:aws:kms:") for k in decrypt["Resource"])
+    assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}
+    assert len(policy["Statement"]) == 2
+    assert credentials.split(":secret:")[0] in read["Resource"][1]
+    # Its other permissions: its own log group, and Lambda's ENI management in the VPC.
+    logs = json.loads(prod.named("db-bootstrap-logs").inputs["policy"])["Statement"]
+    assert logs == [{"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                     "Resource": [logs[0]["Resource"][0]]}] and "db-bootstrap-log" in logs[0]["Resource"][0]
+    assert prod.named("db-bootstrap-eni").inputs["policyArn"].endswith(":policy/service-role/AWSLambdaENIManagementAccess")
+    attached = [r.name for r in prod.of_type("iam/rolePolicyAttachment:RolePolicyAttachment") if r.name.startswith("db-bootstrap")]
+    assert attached == ["db-bootstrap-eni"]
+
+
+def test_bootstrap_function_runs_in_the_isolated_subnets_reaching_only_the_db_and_the_endpoints(prod):
+    fn = one(prod, "lambda/function:Function")
+    assert fn.inputs["runtime"] == "python3.13" and fn.inputs["handler"] == "handler.handler"
+    isolated = {prod.named(f"net-isolated-{z}").urn for z in range(3)}
+    assert isolated <= set(fn.dependencies) and len(fn.inputs["vpcConfig"]["subnetIds"]) == 3
+    assert fn.inputs["loggingConfig"]["logGroup"].startswith("/aws/lambda/")
+    assert "environment" not in fn.inputs  # no secrets in env
+    egress = {r.name: r.inputs for r in prod.of_type("vpc/securityGroupEgressRule:SecurityGroupEgressRule") if r.name.startswith("db-bootstrap")}
+    assert set(egress) == {"db-bootstrap-to-db", "db-bootstrap-to-endpoints"}
+    assert (egress["db-bootstrap-to-db"]["fromPort"], egress["db-bootstrap-to-db"]["toPort"]) == (5432, 5432)
+    assert egress["db-bootstrap-to-db"]["referencedSecurityGroupId"] and "cidrIpv4" not in egress["db-bootstrap-to-db"]
+    assert (egress["db-bootstrap-to-endpoints"]["fromPort"], egress["db-bootstrap-to-endpoints"]["cidrIpv4"]) == (443, "10.0.0.0/16")
+    ingress = prod.named("db-from-bootstrap").inputs
+    assert (ingress["fromPort"], ingress["toPort"]) == (5432, 5432) and ingress["referencedSecurityGroupId"]
+
+
+def test_force_ssl_in_parameters_is_refused():
+    from components.postgres import _aws
+
+    for key in ("rds.force_ssl", "RDS.FORCE_SSL"):
+        args = ManagedPostgresArgs(network=None, parameters={key: "0"})
+        with pytest.raises(InputError, match=rf"postgres.parameters.{key}: got '0'; rds.force_ssl is always 1"):
+            _aws.validate(args, Platform(cloud=Cloud.AWS, app="demo", stack="prod"))
+
+
+def test_app_role_name_longer_than_63_characters_is_refused():
+    from components.postgres import _aws
+
+    platform = Platform(cloud=Cloud.AWS, app="demo", stack="prod")
+    _aws.validate(ManagedPostgresArgs(network=None, username="u" * 59), platform)  # u..u_app: 63
+    with pytest.raises(InputError, match="postgres.username: got 'u{60}'.*at most 59"):
+        _aws.validate(ManagedPostgresArgs(network=None, username="u" * 60), platform)
+
+
+def test_rds_log_retention_must_be_a_cloudwatch_value():
+    from components.postgres import _aws
+
+    args = ManagedPostgresArgs(network=None, aws=AwsPostgresOptions(log_retention_days=10))
+    with pytest.raises(InputError, match="aws.log_retention_days: got 10; allowed"):
         _aws.validate(args, Platform(cloud=Cloud.AWS, app="demo", stack="prod"))
 
 
@@ -842,3 +950,183 @@ def test_a_queue_scaled_service_without_egress_gets_the_monitoring_endpoint(tmp_
     assert "network-ssmmessages-endpoint" not in {r.name for r in inventory.resources}  # exec is off in prod
     images = [c["image"] for c in json.loads(inventory.named("workflow-task").inputs["containerDefinitions"])]
     assert images == [f"{ECR}/copilot-aws-prod-docker-hub/llmcopilot/workflow-engine:1.0.0"]
+
+
+# --- the database bootstrap function against a real PostgreSQL -------------------------------------------------
+
+def _pg_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found else None
+
+
+@pytest.fixture(scope="module")
+def real_postgres():
+    """A throwaway PostgreSQL cluster shaped like RDS: TLS on and required (hostssl only, like rds.force_ssl=1),
+    SCRAM-SHA-256 logins, and a master user that is *not* a superuser (CREATEROLE, owns the database)."""
+    import os
+    import shutil
+    import socket
+
+    bin_dir = _pg_bin()
+    if bin_dir is None or shutil.which("openssl") is None:
+        pytest.skip("no local PostgreSQL server (apt-get install postgresql) or openssl: real-database test skipped")
+    import tempfile
+
+    # Not under pytest's tmp dir: that one is private to its owner, and the server may run as another user.
+    root = Path(tempfile.mkdtemp(prefix="prodkit-pg-"))
+    data, run_dir = root / "data", root / "run"
+    run_dir.mkdir()
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # initdb/postgres refuse to run as root: run them as nobody
+        import pwd
+
+        nobody = pwd.getpwnam("nobody")
+        for path in (root, run_dir):
+            os.chown(path, nobody.pw_uid, nobody.pw_gid)
+        root.chmod(0o755)
+        as_user = ["setpriv", f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}", "--clear-groups"]
+    superpw = root / "superpw"
+    superpw.write_text("super-secret\n")
+    superpw.chmod(0o644)
+
+    def run(*cmd: str) -> None:
+        subprocess.run([*as_user, *cmd], check=True, capture_output=True, env={"PATH": "/usr/bin:/bin", "HOME": str(root)})
+
+    run(str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=scram-sha-256", f"--pwfile={superpw}", "-E", "UTF8")
+    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+        "-keyout", str(data / "server.key"), "-out", str(data / "server.crt"))
+    (data / "server.key").chmod(0o600)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with open(data / "postgresql.conf", "a") as conf:
+        conf.write(f"port = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{run_dir}'\n"
+                   "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\npassword_encryption = 'scram-sha-256'\n")
+    (data / "pg_hba.conf").write_text("hostssl all all 127.0.0.1/32 scram-sha-256\n")
+    run(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w", "-t", "30", "start")
+    try:
+        import pg8000.native
+        from components.postgres._bootstrap.handler import tls_context
+
+        con = pg8000.native.Connection("postgres", password="super-secret", host="127.0.0.1", port=port,
+                                       database="postgres", ssl_context=tls_context())
+        con.run("CREATE ROLE app WITH LOGIN CREATEROLE CREATEDB PASSWORD 'master-pw'")
+        con.run("CREATE DATABASE app OWNER app")
+        con.close()
+        yield {"host": "127.0.0.1", "port": port, "database": "app", "master_user": "app", "master_password": "master-pw"}
+    finally:
+        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _login(db, user, password, **kwargs):
+    import pg8000.native
+    from components.postgres._bootstrap.handler import tls_context
+
+    return pg8000.native.Connection(user, password=password, host=db["host"], port=db["port"], database=db["database"],
+                                    ssl_context=kwargs.pop("ssl_context", tls_context()), **kwargs)
+
+
+def test_bootstrap_creates_the_app_role_idempotently_and_rotates_its_password(real_postgres):
+    import pg8000.exceptions
+    from components.postgres._bootstrap.handler import bootstrap
+
+    db = real_postgres
+    first = bootstrap(**db, app_user="app_app", app_password="first-password-1234", extensions=["pgcrypto", "citext"])
+    again = bootstrap(**db, app_user="app_app", app_password="first-password-1234", extensions=["pgcrypto", "citext"])
+    assert first == {"role": "app_app", "created": True, "extensions": ["pgcrypto", "citext"]}
+    assert again == {**first, "created": False}  # second run: same state, no error
+
+    master = _login(db, "app", "master-pw")
+    master.run("CREATE TABLE made_by_migration (id serial PRIMARY KEY, note text)")  # the master creates a table later
+    (row,) = master.run("SELECT rolsuper, rolcreaterole, rolcreatedb, rolcanlogin FROM pg_roles WHERE rolname = 'app_app'")
+    assert row == [False, False, False, True]
+    (verifier,) = master.run("SELECT count(*) FROM pg_extension WHERE extname IN ('pgcrypto', 'citext')")[0]
+    assert verifier == 2
+    master.close()
+
+    app = _login(db, "app_app", "first-password-1234")
+    app.run("CREATE TABLE owned_by_app (id int)")  # CREATE on schema public (revoked from PUBLIC since PG15)
+    app.run("INSERT INTO made_by_migration (note) VALUES ('x')")  # default privileges on the master's tables
+    assert app.run("SELECT count(*) FROM made_by_migration") == [[1]]
+    assert app.run("SELECT pg_has_role('app_app', 'app', 'MEMBER')") == [[False]]  # not a member of the master role
+    app.close()
+
+    master = _login(db, "app", "master-pw")
+    master.run("CREATE TABLE made_before_rotation (id int)")
+    master.close()
+    bootstrap(**db, app_user="app_app", app_password="rotated-password-5678")
+    app = _login(db, "app_app", "rotated-password-5678")
+    assert app.run("SELECT count(*) FROM made_before_rotation") == [[0]]
+    app.close()
+    with pytest.raises(pg8000.exceptions.DatabaseError, match="password authentication failed"):
+        _login(db, "app_app", "first-password-1234")
+
+
+def test_bootstrap_requires_tls_and_sends_no_plaintext_password(real_postgres):
+    import pg8000.exceptions
+    from components.postgres._bootstrap.handler import scram_verifier
+
+    with pytest.raises((pg8000.exceptions.DatabaseError, pg8000.exceptions.InterfaceError)):
+        _login(real_postgres, "app", "master-pw", ssl_context=False)  # hostssl only: plaintext connections refused
+    # The verifier has PostgreSQL's format and does not contain the password.
+    v = scram_verifier("first-password-1234", salt=b"0123456789abcdef")
+    assert v.startswith("SCRAM-SHA-256$4096:MDEyMzQ1Njc4OWFiY2RlZg==$") and "first-password" not in v
+
+
+def test_bootstrap_zip_imports_with_nothing_but_its_own_files(tmp_path):
+    from components.postgres._bootstrap import HANDLER, files
+
+    for name, path in files().items():
+        target = tmp_path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+    module, func = HANDLER.split(".")
+    code = f"import sys; sys.path.insert(0, {str(tmp_path)!r}); import pg8000.native, {module}; assert callable({module}.{func})"
+    subprocess.run([sys.executable, "-S", "-I", "-c", code], check=True)  # -S: no site-packages
+    assert not any("__pycache__" in n or n.endswith((".pyc", "/RECORD")) for n in files())
+
+
+def test_bootstrap_reruns_when_the_password_or_the_code_changes(monkeypatch):
+    import pulumi_aws as aws
+
+    seen = {}
+
+    class Spy(aws.lambda_.Invocation):
+        def __init__(self, name, *args, **kwargs):
+            seen["triggers"] = kwargs["triggers"]
+            super().__init__(name, *args, **kwargs)
+
+    monkeypatch.setattr(aws.lambda_, "Invocation", Spy)
+    plan("staging")
+    triggers = seen["triggers"]
+    assert set(triggers) == {"password_version", "role", "extensions", "instance", "code"}
+    assert all(isinstance(triggers[k], __import__("pulumi").Output) for k in ("password_version", "instance", "code"))
+
+
+def test_bootstrap_handler_reads_both_secrets_and_bootstraps(real_postgres, monkeypatch):
+    """The Lambda entry point end to end, with a stand-in for boto3's Secrets Manager client."""
+    import types
+
+    from components.postgres._bootstrap import handler as module
+
+    db = real_postgres
+    store = {
+        "arn:master": json.dumps({"username": db["master_user"], "password": db["master_password"]}),
+        "arn:app": json.dumps({"username": "app_handler", "password": "handler-password-1"}),
+    }
+    asked = []
+
+    class Client:
+        def get_secret_value(self, SecretId):
+            asked.append(SecretId)
+            return {"SecretString": store[SecretId]}
+
+    monkeypatch.setitem(sys.modules, "boto3", types.SimpleNamespace(client=lambda service: Client() if service == "secretsmanager" else None))
+    event = {"host": db["host"], "port": db["port"], "database": db["database"], "master_secret_arn": "arn:master",
+             "app_secret_arn": "arn:app", "extensions": ["citext"]}
+    result = module.handler(event, None)
+    assert result == {"role": "app_handler", "created": True, "extensions": ["citext"]}
+    assert asked == ["arn:master", "arn:app"]
+    assert "handler-password-1" not in json.dumps(result)
+    _login(db, "app_handler", "handler-password-1").close()

@@ -159,7 +159,10 @@ def test_idle_timeout_is_at_least_60_seconds():
 def test_security_group_admits_80_443_from_anywhere_and_egresses_only_to_services():
     inv = plan_ingress()
     ingress = {(r.inputs["fromPort"], r.inputs.get("cidrIpv4") or r.inputs.get("cidrIpv6")) for r in inv.of_type("SecurityGroupIngressRule")}
-    assert ingress == {(443, "0.0.0.0/0"), (443, "::/0"), (80, "0.0.0.0/0"), (80, "::/0")}
+    assert ingress == {(443, "0.0.0.0/0"), (80, "0.0.0.0/0")}
+    # The ALB is IPv4-only: no IPv6 rule on its security group.
+    assert inv.named("edge-alb").inputs["ipAddressType"] == "ipv4"
+    assert all("cidrIpv6" not in r.inputs for r in inv.of_type("SecurityGroupIngressRule"))
     egress = {(r.inputs["referencedSecurityGroupId"], r.inputs["fromPort"]) for r in inv.of_type("SecurityGroupEgressRule")}
     assert egress == {("sg-api", 8000), ("sg-web", 3000)}
     assert all("cidrIpv4" not in r.inputs for r in inv.of_type("SecurityGroupEgressRule"))
@@ -171,8 +174,75 @@ def test_waf_rate_rules_block_with_429_in_block_mode():
     assert agents["action"] == {"block": {"customResponse": {"responseCode": 429}}}
     statement = agents["statement"]["rateBasedStatement"]
     assert (statement["limit"], statement["evaluationWindowSec"], statement["aggregateKeyType"]) == (60, 60, "IP")
-    assert statement["scopeDownStatement"]["byteMatchStatement"]["searchString"] == "/api/agents"
+    assert statement["scopeDownStatement"] == {"orStatement": {"statements": [
+        {"byteMatchStatement": {"searchString": "/api/agents", "positionalConstraint": "EXACTLY", "fieldToMatch": {"uriPath": {}},
+                                "textTransformations": [{"priority": 0, "type": "NONE"}]}},
+        {"byteMatchStatement": {"searchString": "/api/agents/", "positionalConstraint": "STARTS_WITH", "fieldToMatch": {"uriPath": {}},
+                                "textTransformations": [{"priority": 0, "type": "NONE"}]}},
+    ]}}
     assert rules["rate-root"]["statement"]["rateBasedStatement"]["limit"] == 100
+
+
+def waf_matches(statement, path):
+    """Evaluate a WAF scope-down statement (as registered) against a request path, as WAF does."""
+    if statement is None:
+        return True
+    if "andStatement" in statement:
+        return all(waf_matches(s, path) for s in statement["andStatement"]["statements"])
+    if "orStatement" in statement:
+        return any(waf_matches(s, path) for s in statement["orStatement"]["statements"])
+    if "notStatement" in statement:
+        return not waf_matches(statement["notStatement"]["statement"], path)
+    byte = statement["byteMatchStatement"]
+    assert byte["fieldToMatch"] == {"uriPath": {}} and byte["textTransformations"] == [{"priority": 0, "type": "NONE"}]
+    value, how = byte["searchString"], byte["positionalConstraint"]
+    return path == value if how == "EXACTLY" else path.startswith(value) if how == "STARTS_WITH" else pytest.fail(how)
+
+
+def waf_depth(statement):
+    """Logical nesting levels below the scope-down statement (a rate-based scope-down allows two)."""
+    for key, many in (("andStatement", "statements"), ("orStatement", "statements"), ("notStatement", "statement")):
+        if key in statement:
+            inner = statement[key][many]
+            return 1 + max(waf_depth(s) for s in (inner if isinstance(inner, list) else [inner]))
+    return 0
+
+
+def counted_by(inv, path):
+    """The rate rules that count a request for `path`."""
+    return {name for name, r in rules_of(inv).items() if name.startswith("rate-")
+            and waf_matches(r["statement"]["rateBasedStatement"].get("scopeDownStatement"), path)}
+
+
+@pytest.mark.parametrize("paths, requests", [
+    # chat: /api/auth (tight) nested in /api, /health, "/" the rest
+    (["/api/auth", "/api", "/health", "/"], {
+        "/api/auth": "api-auth", "/api/auth/session": "api-auth", "/api": "api", "/api/1/chat": "api",
+        "/api/authX": "api", "/apiX": "root", "/api-docs": "root", "/health": "health", "/healthz": "root",
+        "/": "root", "/login": "root"}),
+    # compyle: two siblings under /api, no /api route
+    (["/api/agents", "/api/stream", "/"], {
+        "/api/agents": "api-agents", "/api/agents/1/run": "api-agents", "/api/stream/x": "api-stream",
+        "/api/streams": "root", "/api/other": "root", "/": "root"}),
+    # arches: /api, /health and /
+    (["/api", "/health", "/"], {"/api/v1/x": "api", "/api": "api", "/health": "health", "/health/deep": "health",
+                                "/apiv2": "root", "/index.html": "root"}),
+    # three levels, no root: /a/b/c inside /a/b inside /a; requests outside every route are counted by none
+    (["/a", "/a/b", "/a/b/c"], {"/a/x": "a", "/a/b": "a-b", "/a/b/x": "a-b", "/a/b/c/d": "a-b-c", "/b": None}),
+])
+def test_each_request_is_counted_by_its_most_specific_route_only(paths, requests):
+    api = service("api", 8000)
+    inv = plan_ingress(routes=[Route(path=p, service=api) for p in paths])
+    for path, role in requests.items():
+        assert counted_by(inv, path) == ({f"rate-{role}"} if role else set()), path
+    for rule in rules_of(inv).values():
+        scope = rule["statement"].get("rateBasedStatement", {}).get("scopeDownStatement")
+        assert scope is None or waf_depth(scope) <= 2
+
+
+def test_only_the_root_route_counts_everything_without_scope_down():
+    inv = plan_ingress(routes=[Route(path="/", service=service("web", 3000))])
+    assert "scopeDownStatement" not in rules_of(inv)["rate-root"]["statement"]["rateBasedStatement"]
 
 
 def test_waf_only_counts_in_count_mode():
@@ -231,6 +301,10 @@ def test_hosted_zone_gives_dns_validation_and_alias_record():
     assert inv.named("edge-cert-validation").inputs["validationRecordFqdns"]
     alias = inv.named("edge-alias").inputs
     assert alias["type"] == "A" and alias["name"] == "app.example.com" and alias["aliases"][0]["evaluateTargetHealth"] is True
+    assert alias["zoneId"] == "Z123"
+    assert alias["aliases"][0]["name"] == "edge-alb.us-east-1.elb.amazonaws.com" and alias["aliases"][0]["zoneId"] == "Z35SXDOTRQ7X7K"
+    # IPv4-only ALB: an A alias and no AAAA.
+    assert sorted(r.inputs["type"] for r in inv.of_type("route53/record:Record")) == ["A", "CNAME"]
 
 
 def test_without_hosted_zone_no_dns_records_are_created():
@@ -239,13 +313,39 @@ def test_without_hosted_zone_no_dns_records_are_created():
     assert inv.named("edge-cert").inputs == {**inv.named("edge-cert").inputs, "validationMethod": "DNS", "domainName": "app.example.com"}
 
 
-def test_without_hosted_zone_the_validation_record_is_in_the_handle():
+def test_without_hosted_zone_the_records_to_create_are_in_the_handle():
     api = service("api", 8000)
-    made = []
-    engine.run(lambda: made.append(TlsIngress("edge", ingress_args([Route(path="/", service=api)]), PROD)))
-    handle = made[0].handle
-    assert len(handle.validation_records) == 1 and set(handle.validation_records[0]) == {"name", "type", "value"}
-    assert handle.web_acl_arn is not None and handle.listener_arn is not None
+    made, seen = [], {}
+
+    def program():
+        made.append(TlsIngress("edge", ingress_args([Route(path="/", service=api)]), PROD))
+        made[0].handle.dns_records.apply(lambda v: seen.setdefault("records", v))
+
+    inv = engine.run(program)
+    # The mock certificate's validation option and the mock ALB's DNS name.
+    assert seen["records"] == [
+        {"name": "_x.edge-cert.", "type": "CNAME", "value": "_y.acm-validations.aws."},
+        {"name": "app.example.com", "type": "CNAME", "value": "edge-alb.us-east-1.elb.amazonaws.com"},
+    ]
+    assert not inv.of_type("route53/record:Record")
+    assert made[0].handle.hosted_zone_id is None
+
+
+def test_certificate_validation_waits_30_minutes_not_75(monkeypatch):
+    import pulumi_aws as aws
+
+    timeouts = []
+
+    class Spy(aws.acm.CertificateValidation):
+        def __init__(self, name, *args, opts=None, **kwargs):
+            timeouts.append(opts.custom_timeouts.create if opts and opts.custom_timeouts else None)
+            super().__init__(name, *args, opts=opts, **kwargs)
+
+    monkeypatch.setattr(aws.acm, "CertificateValidation", Spy)
+    for kwargs in ({}, {"aws": AwsIngressOptions(hosted_zone_id="Z123")}):
+        inv = plan_ingress(**kwargs)
+        assert inv.named("edge-cert-validation").urn in inv.named("edge-https").dependencies  # listener waits for ISSUED
+    assert timeouts == ["30m", "30m"]
 
 
 def test_paths_that_slug_alike_get_distinct_rule_names():
@@ -452,9 +552,19 @@ def test_volume_backups_get_their_own_plan_and_efs_selection():
     assert len(inv.named("backups-plan").inputs["rules"]) == 1  # the database plan does not snapshot the volume
 
 
-def test_cross_region_copy_targets_the_same_vault_name_in_the_copy_region():
-    rule = plan_backups(aws=AwsBackupOptions(copy_region="us-west-2")).named("backups-plan").inputs["rules"][0]
-    assert rule["copyActions"][0]["destinationVaultArn"] == "arn:aws:backup:us-west-2:123456789012:backup-vault:demo-prod-backups-vault"
+def test_cross_region_copy_goes_to_a_vault_created_in_the_copy_region():
+    inv = plan_backups(aws=AwsBackupOptions(copy_region="us-west-2"))
+    vault, key = inv.named("backups-copy-vault"), inv.named("backups-copy-key")
+    assert vault.inputs["region"] == "us-west-2" and key.inputs["region"] == "us-west-2"
+    assert vault.inputs["name"] == inv.named("backups-vault").inputs["name"] == "demo-prod-backups-vault"
+    assert vault.inputs["kmsKeyArn"].endswith(":backups-copy-key") and key.inputs["enableKeyRotation"] is True
+    assert vault.protect and key.protect and vault.inputs["forceDestroy"] is False
+    assert inv.named("backups-copy-vault-lock").inputs["region"] == "us-west-2"
+    plan = inv.named("backups-plan")
+    # The copy action names the vault made here (its ARN), so the plan is created after it.
+    assert plan.inputs["rules"][0]["copyActions"][0]["destinationVaultArn"].endswith(":backups-copy-vault")
+    assert vault.urn in plan.dependencies
+    assert not any(r.name.startswith("backups-copy") for r in plan_backups().resources)  # none without copy_region
 
 
 def test_backup_role_has_the_aws_backup_managed_policies():
@@ -583,3 +693,35 @@ def test_ecs_service_registers_with_its_target_group_only_after_the_listener_for
         tg = svc.inputs["loadBalancers"][0]["targetGroupArn"]
         assert tg.startswith("arn:aws:"), (name, tg)
         assert set(svc.dependencies) & (rules | https), f"{name} does not wait for any listener or rule"
+
+
+# ---- the stack: DNS outputs and the plan text -----------------------------------------------------------------
+
+def test_aws_stack_exports_the_dns_records_and_the_plan_text_lists_them(tmp_path):
+    from pathlib import Path
+
+    from stacks import app, cli, summary
+
+    root = Path(__file__).resolve().parent.parent
+    for sets, managed in (([], False), (["prodkit:hostedZoneId=Z0123"], True)):
+        cfg = cli.load_stack(root, "aws-staging", sets)
+        seen = {}
+
+        def program():
+            comp = app.compose(cfg, app.Builder())
+            seen["keys"] = set(comp.exports)
+            comp.exports["dns_records"].apply(lambda v: seen.setdefault("records", v))
+
+        inventory = engine.run(program, stack="aws-staging", region=cfg.region or "us-east-1")
+        assert {"ingress_hostname", "dns_records", "url"} <= seen["keys"]
+        if managed:
+            assert seen["records"] == []
+        else:
+            assert [(r["type"], r["name"]) for r in seen["records"]] == [("CNAME", "_x.ingress-cert."), ("CNAME", cfg.domain)]
+        text = summary.text(cfg, inventory, [], [], tmp_path)
+        if managed:
+            assert "DNS: Route 53 zone Z0123" in text and "DNS to create" not in text
+        else:
+            assert "DNS to create before the first deploy finishes" in text
+            assert f"CNAME  {cfg.domain}  ->  <load balancer DNS name>" in text
+            assert "_<token>.acm-validations.aws." in text

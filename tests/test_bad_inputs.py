@@ -210,7 +210,7 @@ def test_route_path_alb_cannot_match(project, capsys):
 @pytest.mark.parametrize("cidr,needle", [("10.0.0.0/33", "CIDR notation"), ("10.0.0.0/24", "/16 to /20"), ("8.8.0.0/16", "private")])
 def test_invalid_or_too_small_vpc_cidr(project, capsys, cidr, needle):
     code, err = plan(project, capsys, "prodkit:cloud=aws", f"prodkit:vpcCidr={cidr}")
-    assert_clear(code, err, "cidr", cidr, needle)
+    assert_clear(code, err, "prodkit:vpcCidr", cidr, needle)  # the key as written, not network.cidr
 
 
 # --- what AWS would refuse at apply time (issue 8): named as the user wrote it ------------------------------------
@@ -235,7 +235,7 @@ def test_prodkit_region_differs_from_aws_region(project, capsys):
 def test_image_a_no_egress_service_cannot_pull(project, capsys):
     # chat's frontend comes from ghcr.io and has no internet egress: without the cache it could never start.
     code, err = plan(project, capsys, "prodkit:app=chat", "prodkit:ecrPullThroughCache=false", stack="aws-staging")
-    assert_clear(code, err, "spec.services.frontend.image", "ghcr.io/kirotodo/kirotodo-frontend:1.0.0",
+    assert_clear(code, err, "services.frontend.image", "ghcr.io/kirotodo/kirotodo-frontend:1.0.0",
                  "push it to ECR", "internet_egress", "prodkit:ecrPullThroughCache")
 
 
@@ -243,7 +243,7 @@ def test_pull_through_cache_without_the_registry_credential(project, capsys):
     stack_file = project / "Pulumi.aws-staging.yaml"
     stack_file.write_text("\n".join(l for l in stack_file.read_text().splitlines() if "GHCR_CREDENTIALS" not in l) + "\n")
     code, err = plan(project, capsys, stack="aws-staging")
-    assert_clear(code, err, "prodkit:GHCR_CREDENTIALS", "ghcr.io", "spec.services.engine.image",
+    assert_clear(code, err, "prodkit:GHCR_CREDENTIALS", "ghcr.io", "services.engine.image",
                  "pulumi config set --secret prodkit:GHCR_CREDENTIALS USERNAME:TOKEN --stack aws-staging")
 
 
@@ -257,4 +257,4 @@ def test_health_command_not_in_docker_form(project, capsys):
         d["services"]["engine"]["health"]["command"] = ["curl", "-f", "http://localhost:8080/api/health"]
 
     code, err = plan(project, capsys, f"prodkit:app={spec_with(project, 'autopr', mutate)}", stack="aws-staging")
-    assert_clear(code, err, "spec.services.engine.health.command", "curl", '"CMD"')
+    assert_clear(code, err, "services.engine.health.command", "curl", '"CMD"')

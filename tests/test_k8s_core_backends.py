@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import copy
 import functools
-import glob
 import json
-from pathlib import Path
 
 import pulumi
 import pytest
@@ -28,7 +26,6 @@ from stacks import engine
 
 NS = "demo-prod"
 PLATFORM = Platform(cloud=Cloud.KUBERNETES, app="demo", stack="prod")
-CRDS = Path(__file__).resolve().parents[2] / "shared" / "crds"
 OPENAI_KEY = "sk-literal-openai-key-123"
 PEM = "-----BEGIN PRIVATE KEY-----literal-----END PRIVATE KEY-----"
 PRIVATE = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"]
@@ -106,43 +103,16 @@ def netpol(inv, name):
 # --------------------------------------------------------------------------------------------- validation
 
 
-def _close(schema):
-    if isinstance(schema, dict):
-        if "properties" in schema and not schema.get("x-kubernetes-preserve-unknown-fields"):
-            schema.setdefault("additionalProperties", False)
-        for value in schema.values():
-            _close(value)
-    elif isinstance(schema, list):
-        for value in schema:
-            _close(value)
-    return schema
-
-
-@functools.lru_cache(maxsize=None)
-def _crd_schema(group: str, kind: str):
-    import yaml
-
-    for path in glob.glob(str(CRDS / f"{group}_*.yaml")):
-        crd = yaml.safe_load(Path(path).read_text())
-        if crd["spec"]["names"]["kind"] == kind:
-            version = next(v for v in crd["spec"]["versions"] if v["served"])
-            return _close(copy.deepcopy(version["schema"]["openAPIV3Schema"]))
-    raise LookupError(f"no CRD for {group} {kind}")
-
-
 def manifest_errors(resource) -> list[str]:
     """Strict validation errors of one Kubernetes resource's manifest (empty when valid)."""
-    import jsonschema
     import kubernetes_validate
 
     manifest = resource.raw_inputs
     group = manifest["apiVersion"].split("/")[0]
     if "." in group and not group.endswith(".k8s.io"):
-        if not CRDS.is_dir():
-            pytest.skip(f"CRD schemas not found at {CRDS}")
-        body = {**manifest, "metadata": {}}  # metadata is validated by Kubernetes itself, not the CRD
-        validator = jsonschema.Draft7Validator(_crd_schema(group, manifest["kind"]))
-        return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(body)]
+        from stacks import manifests  # the CRD schemas packaged with prodkit, CEL rules included
+
+        return [message for _, message in manifests.validate_manifest(manifest)]
     try:
         kubernetes_validate.validate(manifest, "1.35", strict=True)
     except kubernetes_validate.ValidationError as exc:
@@ -336,14 +306,16 @@ def test_container_ports_are_named_http_and_metrics():
 def test_secrets_are_injected_by_secret_key_ref_only():
     (c,) = containers(web(plan("prod")))
     env = {e["name"]: e for e in c["env"]}
-    assert all("value" not in e for e in env.values())
+    # The one plain value is a file path (the Redis CA certificate mounted from its Secret), not a secret.
+    assert all("value" not in e for name, e in env.items() if name != "REDIS_CA_CERT")
+    assert env["REDIS_CA_CERT"] == {"name": "REDIS_CA_CERT", "value": "/etc/prodkit/cache-ca/ca.crt"}
     assert env["OPENAI_API_KEY"]["valueFrom"] == {"secretKeyRef": {"name": "api-secrets", "key": "OPENAI_API_KEY"}}
     assert plan("prod").named("api-secrets").inputs["stringData"] == "[secret]"
 
 
 def test_linked_stores_inject_their_url_secret_references():
     (c,) = containers(web(plan("prod")))
-    env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in c["env"]}
+    env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in c["env"] if "valueFrom" in e}
     assert env["DATABASE_URL"] == {"name": "db-url", "key": "uri"}
     assert env["REDIS_URL"] == {"name": "cache-url", "key": "url"}
 
@@ -425,11 +397,19 @@ def test_shared_volume_pvc_is_rwx_and_protected_only_in_prod(profile, protected)
     assert {"name": "vol-workspaces", "mountPath": "/workspaces"} in c["volumeMounts"]
 
 
-def test_ingress_policy_admits_namespace_callers_the_ingress_controller_and_monitoring():
+def test_ingress_policy_admits_namespace_callers_the_gateway_data_plane_and_monitoring():
+    from components.network import KubernetesNetworkOptions as Opts
+
     rules = netpol(plan("prod"), "api-np-ingress")["ingress"]
     sources = [(r["from"][0], r["ports"][0]["port"]) for r in rules]
     assert ({"podSelector": {}}, 8000) in sources
-    assert ({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}, 8000) in sources
+    # The Envoy proxies only, not every pod of the gateway's namespace.
+    proxies = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": Opts().ingress_namespace}},
+        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "envoy", "app.kubernetes.io/component": "proxy",
+                                        "app.kubernetes.io/managed-by": "envoy-gateway"}},
+    }
+    assert (proxies, 8000) in sources
     assert ({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}, 9090) in sources
 
 
@@ -530,12 +510,13 @@ def test_cnpg_cluster_requires_tls_and_has_no_superuser():
     spec = plan("prod").named("db-cluster").inputs["spec"]
     assert spec["postgresql"]["pg_hba"] == ["hostssl all all all scram-sha-256", "hostnossl all all all reject"]
     assert spec["enableSuperuserAccess"] is False
-    assert spec["monitoring"]["enablePodMonitor"] is True
+    # Scraped by Monitoring's PodMonitor: the operator's enablePodMonitor is deprecated.
+    assert "monitoring" not in spec
 
 
 def test_cnpg_cluster_image_storage_parameters_and_resources():
     spec = plan("prod").named("db-cluster").inputs["spec"]
-    assert spec["imageName"] == "ghcr.io/cloudnative-pg/postgresql:16-standard-bookworm"
+    assert spec["imageName"] == "ghcr.io/cloudnative-pg/postgresql:16.15-standard-bookworm"
     assert spec["storage"]["size"] == "100Gi"
     assert spec["postgresql"]["parameters"]["max_connections"] == "200"
     assert spec["resources"] == {"requests": {"cpu": "1", "memory": "4Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}}
@@ -604,7 +585,9 @@ def test_postgres_policy_admits_5432_from_clients_operator_status_and_peers():
     assert spec["podSelector"] == {"matchLabels": {"cnpg.io/cluster": "db", "cnpg.io/podRole": "instance"}}
     rules = [(r["from"][0], sorted(p["port"] for p in r["ports"])) for r in spec["ingress"]]
     assert ({"podSelector": {"matchLabels": {"prodkit.io/client-db": "true"}}}, [5432]) in rules
-    assert ({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "cnpg-system"}}}, [8000]) in rules
+    operator = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "cnpg-system"}},
+                "podSelector": {"matchLabels": {"app.kubernetes.io/name": "cloudnative-pg"}}}
+    assert (operator, [5432, 8000]) in rules
     assert ({"podSelector": {"matchLabels": {"cnpg.io/cluster": "db"}}}, [5432, 8000]) in rules
 
 
@@ -671,9 +654,10 @@ def test_redis_memory_request_and_limit_leave_headroom():
     assert redis["resources"]["limits"]["memory"] == "1536Mi"
 
 
-def test_redis_runs_as_the_image_user_with_writable_data_and_tmp_only():
+def test_redis_runs_as_a_high_uid_with_writable_data_and_tmp_only():
     sts = plan("staging").named("cache-statefulset")
-    assert pod_spec(sts)["securityContext"]["runAsUser"] == 999
+    sc = pod_spec(sts)["securityContext"]
+    assert sc["runAsUser"] >= 10000 and sc["runAsGroup"] >= 10000 and sc["fsGroup"] == sc["runAsGroup"]
     (redis,) = containers(sts)
     writable = {m["mountPath"] for m in redis["volumeMounts"] if not m.get("readOnly")}
     assert writable == {"/data", "/tmp"}
@@ -725,7 +709,7 @@ def test_ha_redis_has_disruption_budgets():
 
 def test_redis_url_secret_points_at_the_client_service():
     url = plan("prod").named("cache-url").raw_inputs["stringData"]["url"]
-    assert url.startswith("redis://:") and url.endswith(f"@cache.{NS}.svc.cluster.local:6379/0")
+    assert url.startswith("rediss://:") and url.endswith(f"@cache.{NS}.svc.cluster.local:6379/0")  # TLS only
     assert plan("prod").named("cache-url").inputs["stringData"] == "[secret]"
 
 
@@ -770,21 +754,4 @@ def test_redis_without_persistence_keeps_no_volume_and_no_aof():
     assert not [e for r in k8s_objects(inv) for e in manifest_errors(r)]
 
 
-def test_cluster_archives_wal_to_the_backup_bucket_when_configured():
-    """PITR needs continuous WAL archiving: the Cluster carries the barman object store of the stack's bucket."""
-    from components.postgres import KubernetesPostgresOptions
-
-    platform = Platform(cloud=Cloud.KUBERNETES, app="demo", stack="prod")
-
-    def program():
-        net = Network("net", NetworkArgs(), platform)
-        ManagedPostgres("db", ManagedPostgresArgs(
-            network=net, backup_retention_days=30,
-            kubernetes=KubernetesPostgresOptions(backup_bucket="s3://demo-backups/prod"),
-        ), platform)
-
-    spec = engine.run(program, stack="prod").named("db-cluster").inputs["spec"]
-    store = spec["backup"]["barmanObjectStore"]
-    assert store["destinationPath"] == "s3://demo-backups/prod/postgres"
-    assert store["wal"]["encryption"] == "AES256"
-    assert spec["backup"]["retentionPolicy"] == "30d"
+# WAL archiving through the Barman Cloud plugin: tests/test_k8s_backups.py

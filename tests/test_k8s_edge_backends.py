@@ -1,4 +1,5 @@
-"""Kubernetes backends of TlsIngress, Autoscaler, BackupSchedule, Monitoring and ClusterAddons.
+"""Kubernetes backends of TlsIngress (Gateway API on Envoy Gateway), Autoscaler, BackupSchedule, Monitoring and
+ClusterAddons.
 
 The Network/WebService/ManagedPostgres/ManagedRedis components are replaced by stand-ins carrying only the
 `.handle` / `.link` contract these backends may read, so each test exercises one backend.
@@ -17,19 +18,19 @@ from components import (
 )
 from components._core import BackendNotAvailable, Cloud, Link, Platform, SecretRef
 from components.backup_schedule import KubernetesBackupOptions
-from components.backup_schedule._k8s import barman_object_store
 from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
-from components.tls_ingress import KubernetesIngressOptions
-from components.tls_ingress._k8s import role_of
+from components.tls_ingress import KubernetesIngressOptions, SharedGateway
+from components.tls_ingress._k8s import GATEWAY_DATAPLANE_LABELS, role_of
 from stacks import engine
 
 NS_NAME = "demo-prod"
 PLATFORM = Platform(cloud=Cloud.KUBERNETES, app="demo", stack="prod")
-NGINX = "nginx.ingress.kubernetes.io"
+GW_API = "gateway.networking.k8s.io/v1"
+EG_API = "gateway.envoyproxy.io/v1alpha1"
 
 
 def network():
-    return NS(handle=NS(namespace=NS_NAME, ingress_namespace="ingress-nginx", monitoring_namespace="monitoring"))
+    return NS(handle=NS(namespace=NS_NAME, ingress_namespace="envoy-gateway-system", monitoring_namespace="monitoring"))
 
 
 def service(name, port, *, public=True, metrics=None, pvcs=None):
@@ -89,111 +90,226 @@ def run_ingress(args):
     return engine.run(prog), outputs
 
 
-def ingresses(inv):
-    return {r.name: r for r in inv.of_type("kubernetes:networking.k8s.io/v1:Ingress")}
+def kinds(inv, kind):
+    return {r.name: r for r in inv.of_type(f"kubernetes:{GW_API}:{kind}") + inv.of_type(f"kubernetes:{EG_API}:{kind}")}
 
 
-def test_ingress_routes_with_different_annotations_become_separate_ingresses_named_by_path():
+def routes_of(inv):
+    return kinds(inv, "HTTPRoute")
+
+
+def the_gateway(inv):
+    (gateway,) = kinds(inv, "Gateway").values()
+    return gateway
+
+
+def listener(gateway, name):
+    return next(l for l in gateway.get("spec.listeners") if l["name"] == name)
+
+
+def test_gateway_has_an_https_listener_terminating_tls_from_the_cert_manager_secret_and_an_http_listener():
+    gw = the_gateway(run_ingress(compyle_ingress())[0])
+    assert gw.name == "edge-gateway" and gw.get("metadata.name") == "edge" and gw.get("metadata.namespace") == NS_NAME
+    assert gw.get("spec.gatewayClassName") == "eg"
+    assert gw.inputs["metadata"]["annotations"] == {"cert-manager.io/cluster-issuer": "letsencrypt-prod"}
+    https = listener(gw, "https")
+    assert (https["protocol"], https["port"], https["hostname"]) == ("HTTPS", 443, "app.example.com")
+    assert https["tls"] == {"mode": "Terminate", "certificateRefs": [{"group": "", "kind": "Secret", "name": "edge-tls"}]}
+    http = listener(gw, "http")
+    assert (http["protocol"], http["port"], http["hostname"]) == ("HTTP", 80, "app.example.com")
+    for l in (https, http):
+        assert l["allowedRoutes"]["namespaces"] == {"from": "Same"}
+    assert gw.get("spec.infrastructure.parametersRef") == {"group": "gateway.envoyproxy.io", "kind": "EnvoyProxy", "name": "edge-proxy"}
+
+
+def test_the_http_listeners_only_route_redirects_to_https_with_301():
     inv, _ = run_ingress(compyle_ingress())
-    assert set(ingresses(inv)) == {"edge-root", "edge-api-agents", "edge-api-stream"}
-    for name, r in ingresses(inv).items():
-        assert r.get("metadata.name") == name
-        assert r.get("metadata.namespace") == NS_NAME
-        assert r.get("metadata.labels.app.kubernetes.io/component") is None  # dotted keys are not nested
+    on_http = {n: r for n, r in routes_of(inv).items() if any(p.get("sectionName") == "http" for p in r.get("spec.parentRefs"))}
+    assert list(on_http) == ["edge-redirect"]
+    redirect = on_http["edge-redirect"]
+    assert redirect.get("spec.rules") == [{"filters": [{"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": 301}}]}]
+    assert redirect.get("spec.hostnames") == ["app.example.com"]
+    # Every other route attaches to the HTTPS listener by name: none can serve plain HTTP.
+    for name, r in routes_of(inv).items():
+        if name != "edge-redirect":
+            assert [p["sectionName"] for p in r.get("spec.parentRefs")] == ["https"], name
+
+
+def test_one_httproute_per_route_with_a_path_prefix_and_the_service_as_backend():
+    routes = routes_of(run_ingress(compyle_ingress())[0])
+    assert set(routes) == {"edge-redirect", "edge-api-agents", "edge-api-stream", "edge-root"}
+    agents = routes["edge-api-agents"].get("spec.rules.0")
+    assert agents["matches"] == [{"path": {"type": "PathPrefix", "value": "/api/agents"}}]
+    assert agents["backendRefs"] == [{"name": "fastapi-svc", "port": 8000}]
+    assert routes["edge-root"].get("spec.rules.0.backendRefs") == [{"name": "nextjs-svc", "port": 3000}]
+    for r in routes.values():
         assert r.inputs["metadata"]["labels"]["app.kubernetes.io/component"] == "tls-ingress"
 
 
-def test_ingress_routes_with_identical_settings_share_one_ingress():
-    api = service("api", 8080)
-    inv, _ = run_ingress(compyle_ingress(routes=[Route(path="/", service=api), Route(path="/health", service=api)]))
-    assert list(ingresses(inv)) == ["edge-root"]
-    paths = [p["path"] for p in ingresses(inv)["edge-root"].get("spec.rules.0.http.paths")]
-    assert paths == ["/health", "/"]  # longest prefix first
+def test_agent_route_waits_600_seconds_end_to_end_and_idle():
+    inv, _ = run_ingress(compyle_ingress())
+    assert routes_of(inv)["edge-api-agents"].get("spec.rules.0.timeouts") == {"request": "600s", "backendRequest": "600s"}
+    # Envoy's listener stream-idle default (5 min) would cut a silent 10-minute call: the route raises it.
+    assert kinds(inv, "BackendTrafficPolicy")["edge-api-agents-traffic"].get("spec.timeout") == {"http": {"streamIdleTimeout": "600s"}}
+    assert routes_of(inv)["edge-root"].get("spec.rules.0.timeouts") == {"request": "60s", "backendRequest": "60s"}
 
 
-def test_ingress_long_route_gets_its_timeouts_rate_limit_and_body_size():
-    ann = ingresses(run_ingress(compyle_ingress())[0])["edge-api-agents"].inputs["metadata"]["annotations"]
-    assert ann[f"{NGINX}/proxy-read-timeout"] == "600"
-    assert ann[f"{NGINX}/proxy-send-timeout"] == "600"
-    assert ann[f"{NGINX}/limit-rpm"] == "60"
-    assert ann[f"{NGINX}/limit-burst-multiplier"] == "1"
-    assert ann[f"{NGINX}/proxy-body-size"] == "100m"
+def test_streaming_route_has_no_total_timeout_and_no_buffering():
+    inv, _ = run_ingress(compyle_ingress())
+    assert routes_of(inv)["edge-api-stream"].get("spec.rules.0.timeouts") == {"request": "0s"}
+    stream = kinds(inv, "BackendTrafficPolicy")["edge-api-stream-traffic"].get("spec")
+    assert "requestBuffer" not in stream
+    assert stream["timeout"] == {"http": {"streamIdleTimeout": "60s"}}
+    for policy in kinds(inv, "BackendTrafficPolicy").values():
+        assert not {"compression", "compressor", "responseOverride"} & set(policy.get("spec")), "a policy must not buffer responses"
 
 
-def test_ingress_streaming_route_turns_buffering_off_and_others_keep_it():
-    found = ingresses(run_ingress(compyle_ingress())[0])
-    stream = found["edge-api-stream"].inputs["metadata"]["annotations"]
-    assert stream[f"{NGINX}/proxy-buffering"] == "off"
-    assert stream[f"{NGINX}/proxy-request-buffering"] == "off"
-    assert f"{NGINX}/proxy-buffering" not in found["edge-root"].inputs["metadata"]["annotations"]
-
-
-def test_ingress_every_object_redirects_to_https_and_serves_the_tls_secret():
-    for r in ingresses(run_ingress(compyle_ingress())[0]).values():
-        ann = r.inputs["metadata"]["annotations"]
-        assert ann[f"{NGINX}/ssl-redirect"] == "true"
-        assert ann[f"{NGINX}/force-ssl-redirect"] == "true"
-        assert r.get("spec.tls") == [{"hosts": ["app.example.com"], "secretName": "edge-tls"}]
-        assert r.get("spec.ingressClassName") == "nginx"
-        assert r.get("spec.rules.0.host") == "app.example.com"
-
-
-def test_ingress_only_the_primary_object_asks_cert_manager_for_the_shared_certificate():
-    found = ingresses(run_ingress(compyle_ingress())[0])
-    annotated = [n for n, r in found.items() if "cert-manager.io/cluster-issuer" in r.inputs["metadata"]["annotations"]]
-    assert annotated == ["edge-root"]
-    assert found["edge-root"].inputs["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == "letsencrypt-prod"
-
-
-def test_ingress_class_and_issuer_come_from_kubernetes_options():
-    opts = KubernetesIngressOptions(cluster_issuer="letsencrypt-staging", ingress_class="internal")
-    root = ingresses(run_ingress(compyle_ingress(kubernetes=opts))[0])["edge-root"]
-    assert root.get("spec.ingressClassName") == "internal"
-    assert root.inputs["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == "letsencrypt-staging"
-
-
-def test_ingress_security_headers_come_from_a_configmap_referenced_by_custom_headers():
+def test_every_https_route_sets_hsts_and_security_headers_with_a_standard_filter():
     args = compyle_ingress(headers=SecurityHeaders(hsts_max_age_seconds=63072000, content_security_policy="default-src 'self'", frame_options="DENY"))
     inv, _ = run_ingress(args)
-    cm = inv.named("edge-headers")
-    assert cm.type == "kubernetes:core/v1:ConfigMap"
-    assert cm.get("data") == {
-        "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
-        "X-Content-Type-Options": "nosniff",
-        "X-Frame-Options": "DENY",
-        "Referrer-Policy": "strict-origin-when-cross-origin",
-        "Content-Security-Policy": "default-src 'self'",
-    }
-    for r in ingresses(inv).values():
-        ann = r.inputs["metadata"]["annotations"]
-        assert ann[f"{NGINX}/custom-headers"] == f"{NS_NAME}/edge-headers"
-        assert f"{NGINX}/configuration-snippet" not in ann
+    expected = [
+        {"name": "Strict-Transport-Security", "value": "max-age=63072000; includeSubDomains"},
+        {"name": "X-Content-Type-Options", "value": "nosniff"},
+        {"name": "X-Frame-Options", "value": "DENY"},
+        {"name": "Referrer-Policy", "value": "strict-origin-when-cross-origin"},
+        {"name": "Content-Security-Policy", "value": "default-src 'self'"},
+    ]
+    for name, r in routes_of(inv).items():
+        if name == "edge-redirect":
+            continue
+        assert r.get("spec.rules.0.filters") == [{"type": "ResponseHeaderModifier", "responseHeaderModifier": {"set": expected}}], name
 
 
-def test_ingress_without_csp_sends_no_csp_header():
+def test_security_headers_need_no_controller_configuration():
+    # ingress-nginx's custom-headers answered 503 unless the controller listed each header name in
+    # global-allowed-response-headers; the standard filter lives in the route itself: no ConfigMap, no annotation.
     inv, _ = run_ingress(compyle_ingress())
-    assert "Content-Security-Policy" not in inv.named("edge-headers").get("data")
+    assert inv.of_type("kubernetes:core/v1:ConfigMap") == []
+    assert inv.of_type("kubernetes:networking.k8s.io/v1:Ingress") == []
+    for r in routes_of(inv).values():
+        assert "annotations" not in r.inputs["metadata"]
 
 
-def test_ingress_cors_annotations_list_the_allowed_origins():
-    inv, _ = run_ingress(compyle_ingress(cors_origins=["https://yourdomain.com", "https://www.yourdomain.com"]))
-    ann = ingresses(inv)["edge-root"].inputs["metadata"]["annotations"]
-    assert ann[f"{NGINX}/enable-cors"] == "true"
-    assert ann[f"{NGINX}/cors-allow-origin"] == "https://yourdomain.com, https://www.yourdomain.com"
+def test_without_csp_no_csp_header_is_sent():
+    filters = routes_of(run_ingress(compyle_ingress())[0])["edge-root"].get("spec.rules.0.filters")
+    assert "Content-Security-Policy" not in [h["name"] for h in filters[0]["responseHeaderModifier"]["set"]]
 
 
-def test_ingress_without_cors_origins_enables_no_cors():
-    ann = ingresses(run_ingress(compyle_ingress())[0])["edge-root"].inputs["metadata"]["annotations"]
-    assert f"{NGINX}/enable-cors" not in ann
+def test_each_route_is_rate_limited_per_client_ip_with_its_own_limit():
+    policies = kinds(run_ingress(compyle_ingress())[0], "BackendTrafficPolicy")
+    assert set(policies) == {"edge-api-agents-traffic", "edge-api-stream-traffic", "edge-root-traffic"}
+    for role, limit in (("api-agents", 60), ("api-stream", 600), ("root", 100)):
+        spec = policies[f"edge-{role}-traffic"].get("spec")
+        assert spec["targetRefs"] == [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": f"edge-{role}"}]
+        assert spec["rateLimit"] == {"type": "Local", "local": {"rules": [
+            {"clientSelectors": [{"sourceCIDR": {"type": "Distinct", "value": cidr}}], "limit": {"requests": limit, "unit": "Minute"}}
+            for cidr in ("0.0.0.0/0", "::/0")]}}
 
 
-def test_ingress_backends_use_the_service_handle_name_and_port():
-    found = ingresses(run_ingress(compyle_ingress())[0])
-    assert found["edge-api-agents"].get("spec.rules.0.http.paths.0") == {
-        "path": "/api/agents", "pathType": "Prefix",
-        "backend": {"service": {"name": "fastapi-svc", "port": {"number": 8000}}},
-    }
-    assert found["edge-root"].get("spec.rules.0.http.paths.0.backend.service") == {"name": "nextjs-svc", "port": {"number": 3000}}
+def test_request_body_limit_per_route_answers_413():
+    policies = kinds(run_ingress(compyle_ingress())[0], "BackendTrafficPolicy")
+    assert policies["edge-api-agents-traffic"].get("spec.requestBuffer") == {"limit": "100Mi"}
+    assert policies["edge-root-traffic"].get("spec.requestBuffer") == {"limit": "10Mi"}
+
+
+def test_client_ip_is_the_real_one_behind_the_cloud_load_balancer():
+    inv, _ = run_ingress(compyle_ingress())
+    proxy = kinds(inv, "EnvoyProxy")["edge-proxy"].get("spec.provider")
+    assert proxy["type"] == "Kubernetes"
+    assert proxy["kubernetes"]["envoyService"] == {"type": "LoadBalancer", "externalTrafficPolicy": "Local"}
+    assert proxy["kubernetes"]["envoyDeployment"] == {"replicas": 2}
+    assert proxy["kubernetes"]["envoyPDB"] == {"minAvailable": 1}
+    assert "proxyProtocol" not in kinds(inv, "ClientTrafficPolicy")["edge-client"].get("spec")
+
+
+def test_proxy_protocol_and_load_balancer_annotations_from_options():
+    opts = KubernetesIngressOptions(client_ip="proxy-protocol", proxy_replicas=1,
+                                    load_balancer_annotations={"service.beta.kubernetes.io/aws-load-balancer-proxy-protocol": "*"})
+    inv, _ = run_ingress(compyle_ingress(kubernetes=opts))
+    assert kinds(inv, "ClientTrafficPolicy")["edge-client"].get("spec.proxyProtocol") == {}
+    k = kinds(inv, "EnvoyProxy")["edge-proxy"].get("spec.provider.kubernetes")
+    assert k["envoyService"]["annotations"] == {"service.beta.kubernetes.io/aws-load-balancer-proxy-protocol": "*"}
+    assert "envoyPDB" not in k  # one replica: a PDB would block node drains
+
+
+def test_tls_minimum_is_1_2_on_the_gateway():
+    client = kinds(run_ingress(compyle_ingress())[0], "ClientTrafficPolicy")["edge-client"].get("spec")
+    assert client["targetRefs"] == [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "edge"}]
+    assert client["tls"] == {"minVersion": "1.2"}
+
+
+def test_cors_lists_each_exact_origin_as_its_own_entry():
+    origins = ["https://yourdomain.com", "https://www.yourdomain.com"]
+    inv, _ = run_ingress(compyle_ingress(cors_origins=origins))
+    cors = kinds(inv, "SecurityPolicy")["edge-cors"].get("spec")
+    # ingress-nginx got one string joined with ", ", failed its validator and fell back to "*" with credentials.
+    assert cors["cors"]["allowOrigins"] == origins
+    assert not [o for o in cors["cors"]["allowOrigins"] if "," in o or "*" in o]
+    assert {t["name"] for t in cors["targetRefs"]} == {"edge-api-agents", "edge-api-stream", "edge-root"}
+
+
+def test_without_cors_origins_no_cors_policy():
+    assert kinds(run_ingress(compyle_ingress())[0], "SecurityPolicy") == {}
+
+
+def test_gateway_class_name_and_issuer_come_from_kubernetes_options():
+    opts = KubernetesIngressOptions(cluster_issuer="letsencrypt-staging", gateway_class="internal", gateway_name="front")
+    inv, _ = run_ingress(compyle_ingress(kubernetes=opts))
+    gw = the_gateway(inv)
+    assert (gw.get("spec.gatewayClassName"), gw.get("metadata.name")) == ("internal", "front")
+    assert gw.inputs["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == "letsencrypt-staging"
+    assert routes_of(inv)["edge-root"].get("spec.parentRefs") == [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "front", "sectionName": "https"}]
+
+
+def test_shared_gateway_mode_creates_no_gateway_and_attaches_across_namespaces():
+    shared = SharedGateway(name="public", namespace="gateways", https_section="websecure", http_section="web")
+    inv, outputs = run_ingress(compyle_ingress(kubernetes=KubernetesIngressOptions(shared_gateway=shared)))
+    assert kinds(inv, "Gateway") == {} and kinds(inv, "EnvoyProxy") == {} and kinds(inv, "ClientTrafficPolicy") == {}
+    routes = routes_of(inv)
+    assert routes["edge-root"].get("spec.parentRefs") == [
+        {"group": "gateway.networking.k8s.io", "kind": "Gateway", "namespace": "gateways", "name": "public", "sectionName": "websecure"}]
+    assert routes["edge-redirect"].get("spec.parentRefs.0.sectionName") == "web"
+    assert routes["edge-redirect"].get("spec.parentRefs.0.namespace") == "gateways"
+    assert set(kinds(inv, "BackendTrafficPolicy")) == {"edge-api-agents-traffic", "edge-api-stream-traffic", "edge-root-traffic"}
+    assert outputs["url"] == ["https://app.example.com/"]
+
+
+def test_shared_gateway_without_an_http_listener_gets_no_redirect_route():
+    shared = SharedGateway(name="public", namespace="gateways", http_section=None)
+    assert "edge-redirect" not in routes_of(run_ingress(compyle_ingress(kubernetes=KubernetesIngressOptions(shared_gateway=shared)))[0])
+
+
+@pytest.mark.parametrize("field, value", [("name", "Public"), ("namespace", "a_b"), ("https_section", "")])
+def test_shared_gateway_refuses_names_kubernetes_would_reject(field, value):
+    kwargs = {"name": "public", "namespace": "gateways", field: value}
+    with pytest.raises(InputError, match=f"shared_gateway.{field}"):
+        SharedGateway(**kwargs)
+
+
+def test_ingress_options_refuse_bad_values():
+    with pytest.raises(InputError, match="kubernetes.client_ip"):
+        KubernetesIngressOptions(client_ip="xff")
+    with pytest.raises(InputError, match="kubernetes.proxy_replicas"):
+        KubernetesIngressOptions(proxy_replicas=0)
+    with pytest.raises(InputError, match="kubernetes.gateway_name"):
+        KubernetesIngressOptions(gateway_name="Edge")
+
+
+def test_handle_exposes_the_data_plane_labels_for_network_policies():
+    handle = []
+
+    def prog():
+        edge = TlsIngress("edge", compyle_ingress(), PLATFORM)
+        handle.append(edge.handle)
+
+    engine.run(prog)
+    h = handle[0]
+    assert (h.gateway_name, h.gateway_namespace, h.dataplane_namespace) == ("edge", NS_NAME, "envoy-gateway-system")
+    assert h.dataplane_labels == {**GATEWAY_DATAPLANE_LABELS, "gateway.envoyproxy.io/owning-gateway-name": "edge",
+                                  "gateway.envoyproxy.io/owning-gateway-namespace": NS_NAME}
+    assert GATEWAY_DATAPLANE_LABELS == {"app.kubernetes.io/name": "envoy", "app.kubernetes.io/component": "proxy",
+                                        "app.kubernetes.io/managed-by": "envoy-gateway"}
+    assert h.route_names == ["edge-api-agents", "edge-api-stream", "edge-root"]
 
 
 def test_ingress_outputs_the_https_url_and_the_domain():
@@ -207,7 +323,7 @@ def test_ingress_refuses_a_private_service():
         run_ingress(compyle_ingress(routes=[Route(path="/", service=private)]))
 
 
-def test_ingress_refuses_a_csp_nginx_would_reject():
+def test_ingress_refuses_a_multi_line_csp():
     with pytest.raises(InputError, match="content_security_policy"):
         run_ingress(compyle_ingress(headers=SecurityHeaders(content_security_policy="default-src 'self'\nscript-src *")))
 
@@ -221,6 +337,14 @@ def test_ingress_refuses_paths_whose_names_collide():
 @pytest.mark.parametrize("path, role", [("/", "root"), ("/api/agents", "api-agents"), ("/api/stream", "api-stream"), ("/v1.2", "v1-2")])
 def test_ingress_role_is_derived_from_the_path(path, role):
     assert role_of(path) == role
+
+
+def test_every_edge_object_is_valid_against_its_crd_and_cel_rules(tmp_path):
+    from stacks import manifests
+
+    for opts in (None, KubernetesIngressOptions(shared_gateway=SharedGateway(name="public", namespace="gateways"), client_ip="proxy-protocol")):
+        inv, _ = run_ingress(compyle_ingress(kubernetes=opts, cors_origins=["https://app.example.com"]))
+        assert manifests.write_and_validate(inv, tmp_path / str(id(opts))) == []
 
 
 # ------------------------------------------------------------------------------------------------- Autoscaler
@@ -306,7 +430,8 @@ def test_queue_trigger_lets_keda_reach_the_redis_pods():
     np = inv.named("engine-scaling-keda-redis")
     assert np.get("spec.podSelector.matchLabels") == {"app.kubernetes.io/name": "cache"}
     assert np.get("spec.ingress") == [{
-        "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "keda"}}}],
+        "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "keda"}},
+                  "podSelector": {"matchLabels": {"app.kubernetes.io/name": "keda-operator"}}}],
         "ports": [{"protocol": "TCP", "port": 6379}],
     }]
 
@@ -321,133 +446,7 @@ def test_autoscaler_refuses_scheduled_scaling_on_kubernetes():
         run_autoscaler(autopr_scaling(schedules=[ScheduledScaling(name="night", schedule="0 20 * * *", min_replicas=1, max_replicas=2)]))
 
 
-# --------------------------------------------------------------------------------------------- BackupSchedule
-
-
-def workspaces_service():
-    return service("fastapi", 8000, pvcs={"workspaces": "fastapi-workspaces"})
-
-
-def run_backups(**overrides):
-    args = dict(
-        database=postgres_store(), schedule="0 2 * * *", retention_days=30,
-        volumes=[VolumeBackup(service=workspaces_service(), volume="workspaces", schedule="0 4 * * 0", retention_days=28)],
-    )
-    args.update(overrides)
-    outputs: list = []
-
-    def prog():
-        capture(BackupSchedule("backups", BackupScheduleArgs(**args), PLATFORM).destination, outputs)
-
-    return engine.run(prog), outputs
-
-
-def test_scheduled_backup_uses_cnpg_six_field_cron_and_the_cluster_name():
-    sb = run_backups()[0].named("backups-database")
-    assert sb.type == "kubernetes:postgresql.cnpg.io/v1:ScheduledBackup"
-    assert sb.get("spec") == {
-        "schedule": "0 0 2 * * *", "cluster": {"name": "db"}, "method": "barmanObjectStore",
-        "backupOwnerReference": "self", "immediate": True,
-    }
-    assert sb.protect and sb.retain_on_delete
-
-
-def test_scheduled_backup_is_not_protected_when_deletion_protection_is_off():
-    assert not run_backups(deletion_protection=False)[0].named("backups-database").protect
-
-
-def test_barman_object_store_settings_carry_bucket_credentials_and_retention():
-    store = barman_object_store("s3://acme-backups", None, "backup-s3-credentials", 30, "db")
-    assert store["retentionPolicy"] == "30d"
-    assert store["barmanObjectStore"]["destinationPath"] == "s3://acme-backups/postgres"
-    assert store["barmanObjectStore"]["s3Credentials"]["secretAccessKey"] == {"name": "backup-s3-credentials", "key": "ACCESS_SECRET_KEY"}
-    assert "endpointURL" not in store["barmanObjectStore"]
-    assert barman_object_store("s3://b", "https://minio.example.com", "c", 7, "db")["barmanObjectStore"]["endpointURL"] == "https://minio.example.com"
-
-
-def test_volume_cronjob_never_overlaps_and_bounds_every_run():
-    cj = run_backups()[0].named("backups-fastapi-workspaces")
-    assert cj.type == "kubernetes:batch/v1:CronJob"
-    spec = cj.get("spec")
-    assert spec["schedule"] == "0 4 * * 0"
-    assert spec["concurrencyPolicy"] == "Forbid"
-    assert (spec["successfulJobsHistoryLimit"], spec["failedJobsHistoryLimit"]) == (3, 3)
-    assert spec["startingDeadlineSeconds"] > 0
-    assert spec["jobTemplate"]["spec"]["activeDeadlineSeconds"] > 0
-    assert spec["jobTemplate"]["spec"]["backoffLimit"] == 2
-
-
-def test_volume_backup_pod_is_hardened():
-    pod = run_backups()[0].named("backups-fastapi-workspaces").get("spec.jobTemplate.spec.template.spec")
-    assert pod["securityContext"]["runAsNonRoot"] is True
-    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
-    assert pod["automountServiceAccountToken"] is False
-    for c in pod["initContainers"] + pod["containers"]:
-        sc = c["securityContext"]
-        assert sc["readOnlyRootFilesystem"] is True and sc["allowPrivilegeEscalation"] is False
-        assert sc["capabilities"] == {"drop": ["ALL"]}
-        assert {"name": "tmp", "mountPath": "/tmp"} in c["volumeMounts"]
-        assert c["resources"]["requests"] and c["resources"]["limits"]
-    assert {"name": "tmp", "emptyDir": {}} in pod["volumes"]
-
-
-def test_volume_backup_mounts_the_service_pvc_read_only():
-    pod = run_backups()[0].named("backups-fastapi-workspaces").get("spec.jobTemplate.spec.template.spec")
-    assert {"name": "data", "persistentVolumeClaim": {"claimName": "fastapi-workspaces", "readOnly": True}} in pod["volumes"]
-    assert {"name": "data", "mountPath": "/data", "readOnly": True} in pod["initContainers"][0]["volumeMounts"]
-
-
-def test_volume_backup_tars_then_uploads_with_pinned_images_and_prunes_old_archives():
-    pod = run_backups()[0].named("backups-fastapi-workspaces").get("spec.jobTemplate.spec.template.spec")
-    archive, upload = pod["initContainers"][0], pod["containers"][0]
-    assert "tar czf /tmp/archive.tar.gz -C /data ." in archive["command"][-1]
-    assert "28 * 86400" in archive["command"][-1]  # the retention cut-off
-    assert upload["image"] == "amazon/aws-cli:2.22.0"
-    assert all(":" in c["image"] and not c["image"].endswith(":latest") for c in (archive, upload))
-    script = upload["command"][-1]
-    assert 'dest="s3://prodkit-backups/volumes/fastapi/workspaces"' in script
-    assert "aws s3 cp --sse AES256 /tmp/archive.tar.gz" in script
-    assert "aws s3 ls" in script and "aws s3 rm" in script
-
-
-def test_volume_backup_takes_credentials_from_the_secret_by_reference():
-    upload = run_backups()[0].named("backups-fastapi-workspaces").get("spec.jobTemplate.spec.template.spec.containers.0")
-    env = {e["name"]: e for e in upload["env"]}
-    assert env["AWS_ACCESS_KEY_ID"] == {"name": "AWS_ACCESS_KEY_ID", "valueFrom": {"secretKeyRef": {"name": "backup-s3-credentials", "key": "ACCESS_KEY_ID"}}}
-    assert "value" not in env["AWS_SECRET_ACCESS_KEY"]
-
-
-def test_volume_backup_uses_the_endpoint_url_for_other_object_stores():
-    opts = KubernetesBackupOptions(bucket="s3://backups/app", endpoint_url="https://minio.example.com:9000", credentials_secret="minio")
-    inv, outputs = run_backups(kubernetes=opts)
-    script = inv.named("backups-fastapi-workspaces").get("spec.jobTemplate.spec.template.spec.containers.0.command.2")
-    assert "aws --endpoint-url https://minio.example.com:9000 s3 cp /tmp/archive.tar.gz" in script
-    np = inv.named("backups-fastapi-workspaces-egress")
-    assert np.get("spec.egress.1.ports") == [{"protocol": "TCP", "port": 9000}]
-    assert outputs == ["s3://backups/app"]
-
-
-def test_volume_backup_pods_may_reach_only_dns_and_https():
-    np = run_backups()[0].named("backups-fastapi-workspaces-egress")
-    assert np.get("spec.podSelector.matchLabels") == {"prodkit.io/backup": "backups-fastapi-workspaces"}
-    assert np.get("spec.policyTypes") == ["Ingress", "Egress"]
-    assert np.get("spec.ingress") is None
-    assert np.get("spec.egress.0.ports") == [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
-    assert np.get("spec.egress.1.ports") == [{"protocol": "TCP", "port": 443}]
-
-
-def test_backup_destination_is_the_bucket_url():
-    assert run_backups()[1] == ["s3://prodkit-backups"]
-
-
-def test_backup_refuses_a_volume_the_service_does_not_have():
-    with pytest.raises(InputError, match=r"volumes\[cache\].*workspaces"):
-        run_backups(volumes=[VolumeBackup(service=workspaces_service(), volume="cache", schedule="0 4 * * 0")])
-
-
-def test_backup_refuses_a_plain_http_endpoint():
-    with pytest.raises(InputError, match="endpoint_url"):
-        run_backups(kubernetes=KubernetesBackupOptions(endpoint_url="http://minio:9000"))
+# BackupSchedule (Barman Cloud plugin, Velero): tests/test_k8s_backups.py
 
 
 # ------------------------------------------------------------------------------------------------- Monitoring
@@ -515,38 +514,122 @@ def run_addons(platform=PLATFORM, **overrides):
     return engine.run(prog), outputs
 
 
+ADDONS = ("gateway-crds", "envoy-gateway", "cert-manager", "cloudnative-pg", "plugin-barman-cloud", "velero", "keda", "prometheus-operator-crds")
+
+
+def releases(inv):
+    return {r.name.removeprefix("addons-"): r for r in inv.of_type("kubernetes:helm.sh/v3:Release")}
+
+
 def test_addons_are_pinned_helm_releases_in_their_own_namespaces():
     inv, outputs = run_addons()
-    releases = {r.name: r for r in inv.of_type("kubernetes:helm.sh/v3:Release")}
-    assert set(releases) == {f"addons-{a}" for a in ("ingress-nginx", "cert-manager", "cloudnative-pg", "keda", "prometheus-operator-crds")}
-    assert outputs == [["ingress-nginx", "cert-manager", "cloudnative-pg", "keda", "prometheus-operator-crds"]]
-    cm = releases["addons-cert-manager"]
-    assert (cm.get("chart"), cm.get("version"), cm.get("namespace")) == ("cert-manager", "v1.21.1", "cert-manager")
-    assert cm.get("repositoryOpts.repo") == "https://charts.jetstack.io"
-    for r in releases.values():
-        assert r.get("createNamespace") is True
-        assert r.get("version")
+    found = releases(inv)
+    assert set(found) == set(ADDONS)
+    assert outputs == [list(ADDONS)]
+    pinned = {a: (r.get("chart"), r.get("version"), r.get("namespace")) for a, r in found.items()}
+    assert pinned == {
+        "gateway-crds": ("oci://docker.io/envoyproxy/gateway-crds-helm", "v1.9.3", "envoy-gateway-system"),
+        "envoy-gateway": ("oci://docker.io/envoyproxy/gateway-helm", "v1.9.3", "envoy-gateway-system"),
+        "cert-manager": ("cert-manager", "v1.21.1", "cert-manager"),
+        "cloudnative-pg": ("cloudnative-pg", "0.29.0", "cnpg-system"),
+        "plugin-barman-cloud": ("plugin-barman-cloud", "0.8.0", "cnpg-system"),
+        "velero": ("velero", "12.1.0", "velero"),
+        "keda": ("keda", "2.20.2", "keda"),
+        "prometheus-operator-crds": ("prometheus-operator-crds", "31.0.0", "monitoring"),
+    }
+    assert found["cert-manager"].get("repositoryOpts.repo") == "https://charts.jetstack.io"
+    assert found["velero"].get("repositoryOpts.repo") == "https://vmware-tanzu.github.io/helm-charts"
+    assert found["envoy-gateway"].get("repositoryOpts") is None  # OCI chart
+    for r in found.values():
+        assert r.get("createNamespace") is True and r.get("atomic") is True
 
 
-def test_addons_ingress_controller_allows_the_tls_ingress_headers_and_no_snippets():
-    config = run_addons()[0].named("addons-ingress-nginx").get("values.controller.config")
-    assert config["allow-snippet-annotations"] == "false"
-    assert set(config["global-allowed-response-headers"].split(",")) >= {"Strict-Transport-Security", "X-Content-Type-Options", "Content-Security-Policy"}
+def test_addons_install_no_ingress_nginx():
+    inv, outputs = run_addons()
+    assert not [r for r in inv.resources if "nginx" in r.name or "nginx" in str(r.inputs.get("chart", ""))]
+    assert "ingress-nginx" not in outputs[0]
 
 
-def test_addons_cluster_issuer_uses_acme_http01_through_nginx():
+def test_addons_gateway_api_crds_come_from_the_standard_channel_once():
+    found = releases(run_addons()[0])
+    assert found["gateway-crds"].get("values") == {"crds": {"gatewayAPI": {"enabled": True, "channel": "standard"}, "envoyGateway": {"enabled": True}}}
+    assert found["envoy-gateway"].get("skipCrds") is True  # the gateway-crds release owns them
+
+
+def test_addons_create_the_envoy_gateway_gatewayclass():
+    gc = run_addons()[0].named("addons-gateway-class")
+    assert gc.type == "kubernetes:gateway.networking.k8s.io/v1:GatewayClass"
+    assert gc.get("metadata.name") == "eg"
+    assert gc.get("spec.controllerName") == "gateway.envoyproxy.io/gatewayclass-controller"
+
+
+def test_addons_cert_manager_has_gateway_api_support():
+    values = releases(run_addons()[0])["cert-manager"].get("values")
+    assert values["config"] == {"apiVersion": "controller.config.cert-manager.io/v1alpha1", "kind": "ControllerConfiguration", "enableGatewayAPI": True}
+    assert values["crds"] == {"enabled": True}
+
+
+def test_addons_install_in_dependency_order():
+    inv, _ = run_addons()
+    urn = {a: r.urn for a, r in releases(inv).items()}
+    deps = {a: set(r.dependencies) for a, r in releases(inv).items()}
+    assert urn["gateway-crds"] in deps["envoy-gateway"] and urn["gateway-crds"] in deps["cert-manager"]
+    assert {urn["cloudnative-pg"], urn["cert-manager"]} <= deps["plugin-barman-cloud"]
+
+
+def test_addons_barman_cloud_plugin_image_is_pinned():
+    values = releases(run_addons()[0])["plugin-barman-cloud"].get("values")
+    assert values == {"image": {"tag": "v0.14.0"}, "sidecarImage": {"tag": "v0.14.0"}}
+
+
+def test_addons_velero_runs_the_node_agent_and_backs_up_to_the_stack_bucket():
+    values = releases(run_addons(backup_bucket="s3://demo-backups/prod", backup_endpoint_url="https://minio.example.com")[0])["velero"].get("values")
+    assert values["deployNodeAgent"] is True
+    assert values["snapshotsEnabled"] is False
+    assert values["initContainers"][0]["image"] == "velero/velero-plugin-for-aws:v1.14.2"
+    assert values["credentials"] == {"useSecret": True, "existingSecret": "velero-s3-credentials"}
+    assert values["configuration"]["backupStorageLocation"] == [{
+        "name": "default", "provider": "aws", "bucket": "demo-backups", "default": True, "prefix": "prod/velero",
+        "config": {"region": "us-east-1", "s3Url": "https://minio.example.com", "s3ForcePathStyle": "true"}}]
+
+
+def test_addons_velero_without_a_bucket_creates_no_location():
+    values = releases(run_addons()[0])["velero"].get("values")
+    assert values["backupsEnabled"] is False and "configuration" not in values
+
+
+def test_addons_cluster_issuer_solves_http01_through_the_stacks_gateway():
     issuer = run_addons()[0].named("addons-cluster-issuer")
     assert issuer.type == "kubernetes:cert-manager.io/v1:ClusterIssuer"
     assert issuer.get("metadata.name") == "letsencrypt-prod"
     assert issuer.get("spec.acme.email") == "ops@example.com"
     assert issuer.get("spec.acme.server") == "https://acme-v02.api.letsencrypt.org/directory"
-    assert issuer.get("spec.acme.solvers") == [{"http01": {"ingress": {"ingressClassName": "nginx"}}}]
+    # No namespace: the challenge route's own namespace, i.e. each stack's Gateway "edge"; never an ingress class.
+    assert issuer.get("spec.acme.solvers") == [{"http01": {"gatewayHTTPRoute": {"parentRefs": [
+        {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "edge", "sectionName": "http"}]}}}]
+
+
+def test_addons_cluster_issuer_can_solve_through_a_shared_gateway():
+    issuer = run_addons(http01_gateway="public", http01_gateway_namespace="gateways")[0].named("addons-cluster-issuer")
+    assert issuer.get("spec.acme.solvers.0.http01.gatewayHTTPRoute.parentRefs.0") == {
+        "group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "public", "namespace": "gateways", "sectionName": "http"}
+
+
+def test_addons_default_http01_gateway_is_the_tls_ingress_gateway_name():
+    assert ClusterAddonsArgs().http01_gateway == KubernetesIngressOptions().gateway_name
+    assert ClusterAddonsArgs().gateway_class == KubernetesIngressOptions().gateway_class
+    assert ClusterAddonsArgs().cluster_issuer == KubernetesIngressOptions().cluster_issuer
 
 
 def test_addons_without_cert_manager_create_no_issuer():
-    inv, outputs = run_addons(cert_manager=False, acme_email=None)
+    inv, outputs = run_addons(cert_manager=False, cloudnative_pg=False, acme_email=None)
     assert inv.of_type("ClusterIssuer") == []
-    assert "cert-manager" not in outputs[0]
+    assert "cert-manager" not in outputs[0] and "plugin-barman-cloud" not in outputs[0]
+
+
+def test_addons_refuse_the_barman_plugin_without_cert_manager():
+    with pytest.raises(InputError, match="cluster_addons.cert_manager.*Barman Cloud plugin"):
+        ClusterAddonsArgs(cert_manager=False)
 
 
 def test_addons_without_an_acme_email_register_an_account_without_contact():
@@ -557,6 +640,12 @@ def test_addons_without_an_acme_email_register_an_account_without_contact():
 def test_addons_refuse_a_malformed_acme_email():
     with pytest.raises(InputError, match="acme_email"):
         ClusterAddonsArgs(acme_email="ops at example")
+
+
+@pytest.mark.parametrize("field, value", [("backup_bucket", "demo-backups"), ("backup_endpoint_url", "http://minio:9000")])
+def test_addons_refuse_bad_backup_locations(field, value):
+    with pytest.raises(InputError, match=f"cluster_addons.{field}"):
+        ClusterAddonsArgs(**{field: value})
 
 
 @pytest.mark.parametrize("cloud", [Cloud.AWS, Cloud.GCP, Cloud.AZURE])

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
+import json
+from pathlib import Path
 from types import SimpleNamespace as NS
 
 import pulumi
@@ -15,14 +16,15 @@ from components import (
     Route, ScalingPolicy, SecurityHeaders, TlsIngress, TlsIngressArgs, VolumeBackup,
 )
 from components._core import Cloud, Link, Platform, SecretRef
-from components.backup_schedule._k8s import barman_object_store
+from components.postgres._k8s import object_store_spec, plugin_entry
 from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
 from stacks import engine, manifests
 
 NS_NAME = "demo-prod"
 PLATFORM = Platform(cloud=Cloud.KUBERNETES, app="demo", stack="prod")
 
-needs_crds = pytest.mark.skipif(manifests.crd_dir() is None, reason="CRD folder (../shared/crds) not found")
+#: The upstream CRDs the packaged schemas were compacted from (present in the development workspace).
+UPSTREAM_CRDS = Path(__file__).resolve().parent.parent.parent / "shared" / "crds"
 
 
 def _service(name, port, **extra):
@@ -34,7 +36,7 @@ def _service(name, port, **extra):
 
 def edge_app():
     """Every object the five edge backends create, around stand-in services and stores."""
-    net = NS(handle=NS(namespace=NS_NAME, ingress_namespace="ingress-nginx", monitoring_namespace="monitoring"))
+    net = NS(handle=NS(namespace=NS_NAME, ingress_namespace="envoy-gateway-system", monitoring_namespace="monitoring"))
     api = _service("api", 8000, metrics=Metrics(port=9090), pvcs={"workspaces": "api-workspaces"})
     web = _service("web", 3000)
     redis = NS(
@@ -42,7 +44,7 @@ def edge_app():
         link=Link(kind="redis", name="cache", port=6379, env={"REDIS_URL": SecretRef("cache-url", "url")},
                   peer=NS(selector={"app.kubernetes.io/name": "cache"}, client_label=("prodkit.io/client-cache", "true"))),
     )
-    db = NS(handle=NS(cluster_name="db", namespace=NS_NAME))
+    db = NS(handle=NS(cluster_name="db", namespace=NS_NAME, object_store="db-backups"))
     TlsIngress("edge", TlsIngressArgs(
         network=net, domain="app.example.com", cors_origins=["https://app.example.com"],
         headers=SecurityHeaders(content_security_policy="default-src 'self'"),
@@ -70,7 +72,6 @@ def edge_manifests(tmp_path_factory):
     return out, problems
 
 
-@needs_crds
 def test_every_edge_backend_object_is_strictly_valid(edge_manifests):
     _, problems = edge_manifests
     assert problems == []
@@ -79,13 +80,18 @@ def test_every_edge_backend_object_is_strictly_valid(edge_manifests):
 def test_one_stably_named_file_per_kubernetes_object_and_none_for_helm_releases(edge_manifests):
     out, _ = edge_manifests
     names = sorted(p.name for p in out.iterdir())
-    assert "ingress-edge-api-agents.yaml" in names
+    assert "httproute-edge-api-agents.yaml" in names
+    assert "backendtrafficpolicy-edge-api-agents.yaml" in names
+    assert "gateway-edge.yaml" in names
     assert "scheduledbackup-backups-database.yaml" in names
     assert "clusterissuer-letsencrypt-prod.yaml" in names
+    assert "gatewayclass-eg.yaml" in names
     assert not [n for n in names if n.startswith("release-")]
-    # 3 Ingresses + headers ConfigMap, HPA, ScaledObject + TriggerAuthentication + KEDA NetworkPolicy,
-    # ScheduledBackup, CronJob + its NetworkPolicy, ServiceMonitor, PrometheusRule, ClusterIssuer
-    assert len(names) == 14
+    edge = [n for n in names if n.split("-")[0] in ("envoyproxy", "gateway", "httproute", "backendtrafficpolicy", "clienttrafficpolicy", "securitypolicy")]
+    # EnvoyProxy, Gateway, ClientTrafficPolicy, redirect + 3 HTTPRoutes, 3 BackendTrafficPolicies, SecurityPolicy
+    assert len(edge) == 11
+    assert not [n for n in names if n.startswith("ingress-")]
+    assert "schedule-demo-prod-api-workspaces.yaml" in names
 
 
 def test_written_manifest_reads_back_as_the_object():
@@ -130,10 +136,9 @@ def test_unknown_custom_resource_kind_is_a_problem(tmp_path):
     assert len(problems) == 1
     p = problems[0]
     assert (p.file, p.kind, p.name, p.is_error) == ("widget-w.yaml", "Widget", "w", True)
-    assert "unknown kind Widget" in p.message or "CRD folder not found" in p.message
+    assert "unknown kind Widget" in p.message
 
 
-@needs_crds
 def test_custom_resource_with_an_unknown_field_is_a_problem():
     manifest = {"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": meta("so"),
                 "spec": {"scaleTargetRef": {"name": "api", "kindd": "Deployment"},
@@ -141,13 +146,11 @@ def test_custom_resource_with_an_unknown_field_is_a_problem():
     assert manifests.validate_manifest(manifest) == [("error", "spec.scaleTargetRef: Additional properties are not allowed ('kindd' was unexpected)")]
 
 
-@needs_crds
 def test_custom_resource_of_an_unserved_version_is_a_problem():
     manifest = {"apiVersion": "keda.sh/v1beta1", "kind": "ScaledObject", "metadata": meta("so"), "spec": {}}
     assert manifests.validate_manifest(manifest) == [("error", "keda.sh/v1beta1 is not a served version of the ScaledObject CRD")]
 
 
-@needs_crds
 def test_preserve_unknown_fields_stay_open():
     # PrometheusRule rule labels/annotations are free-form maps; Cluster parameters too.
     manifest = {"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", "metadata": meta("db"),
@@ -168,32 +171,114 @@ def test_object_without_an_explicit_name_is_a_problem():
     assert manifests.validate_manifest(manifest) == [("error", "metadata.name is missing (objects must be named explicitly, not auto-named)")]
 
 
-def test_custom_resources_are_skipped_with_a_note_when_the_crd_folder_is_absent(tmp_path, monkeypatch):
-    monkeypatch.setattr(manifests, "crd_dir", lambda: None)
+def test_crd_schemas_ship_inside_the_package_so_nothing_is_skipped(tmp_path, monkeypatch):
+    monkeypatch.delenv("PRODKIT_CRDS_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)  # no ../shared anywhere near
+    assert manifests.crd_dir() == manifests.PACKAGED_CRDS
+    assert manifests.PACKAGED_CRDS.is_relative_to(Path(manifests.__file__).parent)
+    index = json.loads((manifests.PACKAGED_CRDS / "index.json").read_text())
+    for key in ("gateway.networking.k8s.io/HTTPRoute", "gateway.envoyproxy.io/BackendTrafficPolicy", "barmancloud.cnpg.io/ObjectStore",
+                "velero.io/Schedule", "postgresql.cnpg.io/Cluster", "cert-manager.io/ClusterIssuer"):
+        assert (manifests.PACKAGED_CRDS / index[key]).is_file(), key
+    readme = (manifests.PACKAGED_CRDS / "README.md").read_text()
+    for name in index.values():
+        assert name.split("_")[0] in readme
+    assert "Apache-2.0" in readme
 
     def prog():
-        k8s.apiextensions.CustomResource("so", api_version="keda.sh/v1alpha1", kind="ScaledObject", metadata=meta("so"), spec={})
+        k8s.apiextensions.CustomResource("so", api_version="keda.sh/v1alpha1", kind="ScaledObject", metadata=meta("so"),
+                                         spec={"scaleTargetRef": {"name": "api"}, "triggers": [{"type": "cpu", "metricType": "Utilization", "metadata": {"value": "70"}}]})
 
-    problems = manifests.write_and_validate(engine.run(prog), tmp_path)
-    assert [(p.severity, p.message.split(";")[0]) for p in problems] == [("note", "skipped: CRD folder not found (set PRODKIT_CRDS_DIR)")]
-    assert (tmp_path / "scaledobject-so.yaml").exists()
+    assert manifests.write_and_validate(engine.run(prog), tmp_path / "out") == []
 
 
-@needs_crds
+def _compact_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("compact_crds", Path(__file__).resolve().parent.parent / "scripts" / "compact_crds.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _as_upstream_crd(packaged_file: Path) -> dict:
+    """A CustomResourceDefinition rebuilt from a packaged file (what an upstream YAML CRD holds, minus descriptions)."""
+    data = json.loads(packaged_file.read_text())
+    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": f"{data['plural']}.{data['group']}"},
+            "spec": {"group": data["group"], "scope": data["scope"], "names": {"kind": data["kind"], "plural": data["plural"]},
+                     "versions": [{"name": v["name"], "served": True, "storage": i == 0, "schema": {"openAPIV3Schema": v["schema"]}}
+                                  for i, v in enumerate(data["versions"])]}}
+
+
+def test_packaged_crd_schemas_are_the_compacted_upstream_crds(tmp_path):
+    """The packaged files are what scripts/compact_crds.py makes of the upstream CRDs: compared with ../shared/crds
+    where it exists; elsewhere the regeneration is replayed on CRDs rebuilt from the packaged files themselves."""
+    compact = _compact_module()
+    packaged = {p.name: p.read_text() for p in manifests.PACKAGED_CRDS.glob("*.json")}
+    source = UPSTREAM_CRDS
+    if not source.is_dir():
+        source = tmp_path / "crds"
+        source.mkdir()
+        for name in packaged:
+            if name != "index.json":
+                (source / name.replace(".json", ".yaml")).write_text(yaml.safe_dump(_as_upstream_crd(manifests.PACKAGED_CRDS / name)))
+    assert compact.render(source) == packaged, "run: python scripts/compact_crds.py"
+    assert compact.strip({"properties": {"description": {"type": "string", "description": "x"}}, "description": "y"}) == \
+        {"properties": {"description": {"type": "string"}}}
+
+
+def test_packaged_and_upstream_crds_validate_alike(monkeypatch):
+    """The compact form keeps what validation reads: a CEL rule and a schema error are found through both."""
+    bad_route = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": meta("r"),
+                 "spec": {"parentRefs": [{"name": "edge"}], "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": "/a/../b"}}]}]}}
+    found = manifests.validate_manifest(bad_route)
+    assert found == [("error", "CEL: spec.rules[0].matches[0].path: must not contain '/../' when type one of ['Exact', 'PathPrefix']")]
+    if UPSTREAM_CRDS.is_dir():
+        assert manifests.validate_manifest(bad_route, crds=UPSTREAM_CRDS) == found
+
+
+def test_gateway_with_duplicate_listener_names_breaks_a_cel_rule():
+    listener = {"name": "https", "protocol": "HTTPS", "port": 443, "hostname": "app.example.com",
+                "tls": {"mode": "Terminate", "certificateRefs": [{"name": "edge-tls"}]}}
+    gateway = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "metadata": meta("edge"),
+               "spec": {"gatewayClassName": "eg", "listeners": [listener]}}
+    assert manifests.validate_manifest(gateway) == []
+    gateway["spec"]["listeners"].append({**listener, "protocol": "HTTP", "port": 80, "tls": None})
+    del gateway["spec"]["listeners"][1]["tls"]
+    assert ("error", "CEL: spec.listeners: Listener name must be unique within the Gateway") in manifests.validate_manifest(gateway)
+
+
+def test_cel_rules_see_schema_defaults_and_kubernetes_string_functions():
+    # RequestRedirect and URLRewrite in one rule is refused by a CEL rule; the path match type comes from the default.
+    route = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": meta("r"),
+             "spec": {"parentRefs": [{"name": "edge"}], "rules": [{"matches": [{"path": {"value": "/x"}}], "filters": [
+                 {"type": "RequestRedirect", "requestRedirect": {"scheme": "https"}}, {"type": "URLRewrite", "urlRewrite": {"hostname": "a.example.com"}}]}]}}
+    messages = [m for _, m in manifests.validate_manifest(route)]
+    assert any("May specify either httpRouteFilterRequestRedirect or httpRouteFilterRequestRewrite, but not both" in m for m in messages), messages
+    from stacks import cel
+    assert cel.KUBERNETES_FUNCTIONS["split"]("a,b,c", ",", 2) == ["a", "b,c"]
+    assert cel.KUBERNETES_FUNCTIONS["upperAscii"]("gé") == "Gé"
+    timeouts = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": meta("r"),
+                "spec": {"parentRefs": [{"name": "edge"}], "rules": [{"timeouts": {"request": "10s", "backendRequest": "20s"}}]}}
+    assert manifests.validate_manifest(timeouts) == [("error", "CEL: spec.rules[0].timeouts: backendRequest timeout cannot be longer than request timeout")]
+
+
 def test_crd_folder_can_be_set_by_environment(tmp_path, monkeypatch):
     folder = tmp_path / "crds"
     folder.mkdir()
-    shutil.copy(manifests.crd_dir() / "keda.sh_scaledobjects.yaml", folder)
+    (folder / "keda.sh_scaledobjects.yaml").write_text(yaml.safe_dump(_as_upstream_crd(manifests.PACKAGED_CRDS / "keda.sh_scaledobjects.json"), sort_keys=False))
     monkeypatch.setenv("PRODKIT_CRDS_DIR", str(folder))
     assert manifests.crd_dir() == folder
     rule = {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule", "metadata": meta("r"), "spec": {}}
     assert manifests.validate_manifest(rule)[0][1].startswith("unknown kind PrometheusRule")
 
 
-@needs_crds
-def test_barman_object_store_settings_are_valid_in_a_cnpg_cluster():
+def test_barman_cloud_object_store_and_plugin_entry_are_valid():
     for endpoint in (None, "https://minio.example.com"):
-        manifest = {"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", "metadata": meta("db"),
-                    "spec": {"instances": 3, "storage": {"size": "20Gi"},
-                             "backup": barman_object_store("s3://backups/app", endpoint, "backup-s3-credentials", 30, "db")}}
-        assert manifests.validate_manifest(manifest) == []
+        store = {"apiVersion": "barmancloud.cnpg.io/v1", "kind": "ObjectStore", "metadata": meta("db-backups"),
+                 "spec": object_store_spec("s3://backups/app", endpoint, "backup-s3-credentials", 30)}
+        assert manifests.validate_manifest(store) == []
+    cluster = {"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", "metadata": meta("db"),
+               "spec": {"instances": 3, "storage": {"size": "20Gi"}, "plugins": [plugin_entry("db")]}}
+    assert manifests.validate_manifest(cluster) == []

@@ -11,7 +11,7 @@ import pytest
 from pulumi_policy import PolicyResource, PolicyResourceOptions, PolicyCustomTimeouts, ResourceValidationArgs, StackValidationArgs
 from pulumi_policy.proxy import unknown_checking_proxy
 
-from conftest import planned, with_pending_kms_fixed
+from conftest import planned
 from policies.adapter import make_resource_policy, make_stack_policy
 from policies.rules import RULES
 from stacks import cli
@@ -21,7 +21,7 @@ RULE = {r.id: r for r in RULES}
 
 def inventory(app: str, cloud: str) -> list[dict[str, Any]]:
     _, inv, _ = planned(app, "prod", cloud)
-    return with_pending_kms_fixed([r.as_json() for r in inv.resources])
+    return [r.as_json() for r in inv.resources]
 
 
 def first(resources: list[dict[str, Any]], type_suffix: str, pred: Callable[[dict], bool] = lambda r: True) -> dict[str, Any]:
@@ -69,11 +69,40 @@ def retention_zero(rs):
     return r
 
 
-def ingress_without_rate_limit(rs):
-    r = first(rs, "networking.k8s.io/v1:Ingress")
-    for key in list(r["inputs"]["metadata"]["annotations"]):
-        if "limit-r" in key:
-            del r["inputs"]["metadata"]["annotations"][key]
+def route_without_rate_limit(rs):
+    route = first(rs, "gateway.networking.k8s.io/v1:HTTPRoute", lambda r: r["name"] == "ingress-api-agents")
+    rs.remove(first(rs, "gateway.envoyproxy.io/v1alpha1:BackendTrafficPolicy", lambda r: r["name"] == "ingress-api-agents-traffic"))
+    return route
+
+
+def http_listener_forwarding(rs):
+    # The HTTP listener's route forwards to the app instead of redirecting: plain-HTTP content.
+    r = first(rs, "gateway.networking.k8s.io/v1:HTTPRoute", lambda r: r["name"] == "ingress-redirect")
+    r["inputs"]["spec"]["rules"] = [{"backendRefs": [{"name": "nextjs", "port": 3000}]}]
+    return r
+
+
+def cors_any_origin(rs):
+    r = first(rs, "gateway.envoyproxy.io/v1alpha1:SecurityPolicy")
+    r["inputs"]["spec"]["cors"]["allowOrigins"] = ["*"]
+    return r
+
+
+def gateway_tls_10(rs):
+    r = first(rs, "gateway.envoyproxy.io/v1alpha1:ClientTrafficPolicy")
+    r["inputs"]["spec"]["tls"]["minVersion"] = "1.0"
+    return r
+
+
+def route_without_hsts(rs):
+    r = first(rs, "gateway.networking.k8s.io/v1:HTTPRoute", lambda r: r["name"] == "ingress-root")
+    r["inputs"]["spec"]["rules"][0]["filters"] = []
+    return r
+
+
+def alb_tls_10_policy(rs):
+    r = first(rs, "lb/listener:Listener", lambda r: r["inputs"].get("protocol") == "HTTPS")
+    r["inputs"]["sslPolicy"] = "ELBSecurityPolicy-TLS-1-0-2015-04"
     return r
 
 
@@ -117,12 +146,17 @@ MUTATIONS = [
     ("Deployment running as root", "compyle", "kubernetes", root_deployment, "container-non-root"),
     ("Redis without TLS", "autopr", "aws", redis_without_tls, "redis-require-tls"),
     ("retention 0", "autopr", "aws", retention_zero, "backup-retention"),
-    ("missing rate limit", "compyle", "kubernetes", ingress_without_rate_limit, "ingress-rate-limit"),
     ("secret under the AWS-managed key", "autopr", "aws", secret_without_cmk, "secret-customer-managed-key"),
     ("log group under the AWS-managed key", "autopr", "aws", log_group_without_cmk, "log-group-customer-managed-key"),
     ("EFS under aws/elasticfilesystem", "compyle", "aws", efs_under_aws_managed_key, "efs-customer-managed-key"),
     ("alert topic without a key", "autopr", "aws", topic_without_cmk, "sns-topic-customer-managed-key"),
     ("private ECS service without health check", "copilot", "aws", private_service_without_health_check, "ecs-service-health-checked"),
+    ("route without a rate limit", "compyle", "kubernetes", route_without_rate_limit, "ingress-rate-limit"),
+    ("HTTP listener route that forwards", "compyle", "kubernetes", http_listener_forwarding, "gateway-http-redirect-only"),
+    ("CORS any origin", "chat", "kubernetes", cors_any_origin, "cors-not-wildcard"),
+    ("Gateway accepting TLS 1.0", "compyle", "kubernetes", gateway_tls_10, "gateway-tls-policy"),
+    ("route without HSTS", "compyle", "kubernetes", route_without_hsts, "hsts-and-security-headers"),
+    ("ALB TLS 1.0 policy", "autopr", "aws", alb_tls_10_policy, "lb-tls-policy"),
 ]
 
 

@@ -12,7 +12,7 @@ import pytest
 from conftest import ROOT
 from stacks import config, engine
 
-EXPORTS = {"url", "network_id", "db_host", "redis_host", "services"}
+EXPORTS = {"url", "network_id", "db_host", "redis_host", "services", "ingress_hostname", "dns_records"}
 
 
 def run_program(stack: str, **overrides: str):

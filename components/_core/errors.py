@@ -25,7 +25,8 @@ class InputError(ValueError):
         message = f"{field}: got {shown}; {allowed}"
         if hint:
             message += f" {hint}"
-        super().__init__(message.rstrip(".") + ".")
+        message = message.rstrip(".")
+        super().__init__(message if message.endswith("?") else message + ".")
 
 
 class BackendNotAvailable(InputError, NotImplementedError):

@@ -27,6 +27,8 @@ COMPONENT = "autoscaler"
 
 #: Namespace of the KEDA operator (ClusterAddons installs it there); it polls Redis for the list length.
 KEDA_NAMESPACE = "keda"
+#: Pod labels of the KEDA operator (the kedacore chart), the only KEDA pod that polls scalers.
+KEDA_OPERATOR_LABELS = {"app.kubernetes.io/name": "keda-operator"}
 REDIS_PORT = 6379
 
 
@@ -120,7 +122,11 @@ def build(name: str, args: AutoscalerArgs, platform: Platform, child: pulumi.Res
         api_version="keda.sh/v1alpha1",
         kind="TriggerAuthentication",
         metadata=_metadata(platform, auth_name, namespace),
-        spec={"secretTargetRef": [{"parameter": "password", "name": redis.password_secret, "key": redis.password_key}]},
+        spec={"secretTargetRef": [
+            {"parameter": "password", "name": redis.password_secret, "key": redis.password_key},
+            # Redis speaks TLS only: KEDA verifies the server against the store's CA (the CA certificate only).
+            *([{"parameter": "ca", "name": redis.tls_secret, "key": redis.ca_key}] if getattr(redis, "tls_secret", None) else []),
+        ]},
         opts=child,
     )
     triggers: list[dict[str, Any]] = [
@@ -132,6 +138,7 @@ def build(name: str, args: AutoscalerArgs, platform: Platform, child: pulumi.Res
                 "listName": args.queue.list_name,
                 # KEDA trigger metadata values are strings.
                 "listLength": str(args.queue.target_length),
+                **({"enableTLS": "true"} if getattr(redis, "tls_secret", None) else {}),
             },
             "authenticationRef": {"name": auth_name, "kind": "TriggerAuthentication"},
         }
@@ -168,7 +175,10 @@ def build(name: str, args: AutoscalerArgs, platform: Platform, child: pulumi.Res
                 "policyTypes": ["Ingress"],
                 "ingress": [
                     {
-                        "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": KEDA_NAMESPACE}}}],
+                        "from": [{
+                            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": KEDA_NAMESPACE}},
+                            "podSelector": {"matchLabels": dict(KEDA_OPERATOR_LABELS)},
+                        }],
                         "ports": [{"protocol": "TCP", "port": REDIS_PORT}],
                     }
                 ],

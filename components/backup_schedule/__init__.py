@@ -5,7 +5,7 @@
 | aws | AWS Backup vault (KMS) + plan (schedule, retention, optional cross-region copy) + selection | RDS instance | EFS file systems |
 | gcp | Cloud SQL backup configuration + scheduled export to a versioned, retention-locked bucket | Cloud SQL | Filestore backups |
 | azure | Flexible Server retention + geo-redundancy; Data Protection backup vault for long-term copies | Flexible Server | Azure Files share snapshots |
-| kubernetes | CNPG ScheduledBackup to an S3-compatible bucket (barman), retention policy | CNPG Cluster | CronJob: tar + upload, `concurrencyPolicy: Forbid`, history limits, deadline, hardened pod |
+| kubernetes | CNPG ScheduledBackup `method: plugin` (Barman Cloud plugin) into the cluster's ObjectStore (bucket, retention); Velero Schedules for volumes | CNPG Cluster | Velero `Schedule` per volume: file-system backup (node-agent), cron, `ttl` = retention |
 """
 
 from __future__ import annotations
@@ -50,10 +50,16 @@ class KubernetesBackupOptions:
     """S3 endpoint for non-AWS object stores (MinIO, R2, GCS interop). Default: AWS S3."""
     credentials_secret: str = "backup-s3-credentials"
     """Existing Secret with ACCESS_KEY_ID / ACCESS_SECRET_KEY. Default: "backup-s3-credentials"."""
+    velero_namespace: str = "velero"
+    """Namespace of Velero, where volume backup Schedules live. Default: "velero"."""
+    velero_storage_location: str | None = None
+    """Velero BackupStorageLocation of volume backups. Default: Velero's default location."""
 
     def __post_init__(self) -> None:
         if not _BUCKET.match(self.bucket):
             raise InputError("backups.bucket", self.bucket, "allowed: 's3://bucket' or 's3://bucket/prefix'")
+        if not re.match(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", self.velero_namespace) or len(self.velero_namespace) > 63:
+            raise InputError("backups.kubernetes.velero_namespace", self.velero_namespace, "allowed: a namespace name (DNS label)")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -21,11 +21,12 @@ What it creates (every taggable resource tagged with ``platform.labels("backup-s
   resource its selections pick, so each schedule gets its own plan: putting the weekly volume rule in the
   database plan would also take weekly database snapshots (and the hourly database rule would snapshot a 500 GiB
   volume every hour).
-- Cross-region copy (``AwsBackupOptions.copy_region``): every rule copies its recovery points, with the same
-  retention, to ``arn:aws:backup:<copy_region>:<account>:backup-vault:<same vault name>``. That vault is **not**
-  created here (it needs a provider for the other region, which components never build): create it once per
-  account/region (e.g. with a BackupSchedule in a stack targeting that region, or ``aws backup
-  create-backup-vault``). Its ARN is in the handle as ``copy_vault_arn`` for the stack to export.
+- Cross-region copy (``AwsBackupOptions.copy_region``): ``{name}-copy-key`` (+ alias), ``{name}-copy-vault``
+  (same name as the primary vault) and, with ``deletion_protection``, ``{name}-copy-vault-lock``, all created in
+  the copy region with pulumi-aws 7's per-resource ``region`` (no second provider), protected like the primary
+  ones. Every rule copies its recovery points there with the same retention. A vault of that name made by hand
+  before (as earlier versions asked) must be adopted with ``pulumi import aws:backup/vault:Vault`` or deleted.
+  Its ARN is in the handle as ``copy_vault_arn``.
 
 Schedules: the spec's five-field cron becomes AWS's six-field ``cron(min hour day-of-month month day-of-week
 year)`` by :func:`to_aws_cron` (AWS wants ``?`` in one of the two day fields, numbers 1-7 = SUN-SAT for
@@ -204,8 +205,26 @@ def build(name: str, args: BackupScheduleArgs, platform: Platform, child: pulumi
 
     copy_vault_arn = None
     if opts.copy_region:
-        copy_vault_arn = pulumi.Output.concat(
-            "arn:", partition, ":backup:", opts.copy_region, ":", account, ":backup-vault:", vault_name)
+        # The copy vault, in the copy region through pulumi-aws 7's per-resource `region` (no second provider,
+        # so the stack's credentials and settings apply), with a key of that region (KMS keys are regional) and
+        # the same protection as the primary vault.
+        copy_key = aws.kms.Key(
+            f"{name}-copy-key", region=opts.copy_region,
+            description=f"{platform.app}-{platform.stack}: AWS Backup copy vault encryption ({opts.copy_region})",
+            enable_key_rotation=True, deletion_window_in_days=30, tags=tags, opts=stateful_opts(child, protect),
+        )
+        aws.kms.Alias(f"{name}-copy-key-alias", region=opts.copy_region,
+                      name=f"alias/{platform.physical_name(name, limit=200)}", target_key_id=copy_key.key_id, opts=child)
+        copy_vault = aws.backup.Vault(
+            f"{name}-copy-vault", region=opts.copy_region, name=vault_name, kms_key_arn=copy_key.arn,
+            force_destroy=False, tags=tags, opts=stateful_opts(child, protect),
+        )
+        if protect:
+            aws.backup.VaultLockConfiguration(
+                f"{name}-copy-vault-lock", region=opts.copy_region, backup_vault_name=copy_vault.name,
+                min_retention_days=1, max_retention_days=max(retentions), opts=child,
+            )
+        copy_vault_arn = copy_vault.arn
 
     def rule(rule_name: str, schedule: str, retention: int, field: str, continuous: bool) -> aws.backup.PlanRuleArgs:
         lifecycle = aws.backup.PlanRuleLifecycleArgs(delete_after=retention)

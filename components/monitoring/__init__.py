@@ -5,13 +5,15 @@
 | aws | CloudWatch alarms per service (CPU, memory, ALB 5xx rate, p95 target response time, queue metric missing for queue-scaled services) and per data store (RDS CPU, free storage, Redis memory) to an SNS topic encrypted with the stack's KMS key | SNS email subscriptions |
 | gcp | Cloud Monitoring alert policies + notification channels | email channels |
 | azure | Azure Monitor metric alerts + action group | action group emails |
-| kubernetes | ServiceMonitor per service exposing metrics, PrometheusRule with HighErrorRate / HighLatency / HighMemoryUsage | Alertmanager routes (cluster-wide) |
+| kubernetes | ServiceMonitor per service exposing metrics, PrometheusRule with HighErrorRate / HighLatency / HighMemoryUsage / HighCpu, labelled for the cluster's Prometheus selectors (default `release: kube-prometheus-stack`) | Alertmanager routes (cluster-wide) |
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+import re
+from dataclasses import field
+from typing import Any, Mapping, Sequence
 
 import pulumi
 
@@ -39,6 +41,31 @@ class AlertThresholds:
         in_range("alerts.cpu_percent", self.cpu_percent, 10, 100, "%")
 
 
+_LABEL = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+#: What a stock kube-prometheus-stack selects: its Prometheus's serviceMonitorSelector, podMonitorSelector and
+#: ruleSelector match `release: <helm release name>` (the chart's `*SelectorNilUsesHelmValues` defaults), and
+#: the release is conventionally named kube-prometheus-stack.
+DEFAULT_MONITORING_LABELS = {"release": "kube-prometheus-stack"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class KubernetesMonitoringOptions:
+    """Kubernetes-only settings of Monitoring (Prometheus Operator objects)."""
+
+    labels: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_MONITORING_LABELS))
+    """Labels on every ServiceMonitor, PodMonitor and PrometheusRule, matching the cluster Prometheus's
+    serviceMonitorSelector / podMonitorSelector / ruleSelector (a monitor it does not select is never scraped).
+    Default: {"release": "kube-prometheus-stack"}."""
+
+    def __post_init__(self) -> None:
+        for key, value in self.labels.items():
+            if not isinstance(key, str) or not _LABEL.match(key):
+                raise InputError("monitoring.kubernetes.labels", key, "allowed: Kubernetes label keys ([prefix/]name)")
+            if not isinstance(value, str) or not _VALUE.match(value):
+                raise InputError(f"monitoring.kubernetes.labels.{key}", value, "allowed: a label value (at most 63 letters, digits, '-', '_', '.')")
+
+
 @dataclass(frozen=True, kw_only=True)
 class MonitoringArgs:
     """Arguments of :class:`Monitoring`."""
@@ -51,6 +78,8 @@ class MonitoringArgs:
     """Alert thresholds. Default: AlertThresholds()."""
     notify_emails: Sequence[str] = ()
     """Who gets alerts (managed clouds). Default: nobody (alerts visible in the console only)."""
+    kubernetes: KubernetesMonitoringOptions | None = None
+    """Kubernetes-only options. Default: KubernetesMonitoringOptions() on Kubernetes; an error on other clouds."""
 
     def __post_init__(self) -> None:
         if not self.services:

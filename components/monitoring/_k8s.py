@@ -1,8 +1,14 @@
 """Monitoring on Kubernetes: Prometheus Operator ServiceMonitors and one PrometheusRule.
 
+Every object carries the labels the cluster's Prometheus selects (``KubernetesMonitoringOptions.labels``, from
+the stack's ``prodkit:monitoringLabels``; default ``release: kube-prometheus-stack``, what a stock
+kube-prometheus-stack's serviceMonitorSelector, podMonitorSelector and ruleSelector match).
+
 - ``{name}-{service}``: a ServiceMonitor (monitoring.coreos.com/v1) per WebService that exposes metrics. It
   selects the service's Service by the WebService's selector labels and scrapes its port named ``metrics``
   every 30 s at the configured path.
+- ``{name}-{store}``: a PodMonitor per CloudNativePG cluster among the stores, scraping the instances' ``metrics``
+  port (9187). The operator's own ``enablePodMonitor`` is deprecated and cannot carry these labels.
 - ``{name}-alerts``: a PrometheusRule with HighErrorRate (share of 5xx responses), HighLatency (p95 from the
   ``http_request_duration_seconds`` histogram), HighMemoryUsage and HighCpu (working set / CPU use against the
   container limits, from cAdvisor and kube-state-metrics). Every expression is scoped to the app's namespace, so
@@ -21,8 +27,8 @@ from typing import Any
 import pulumi
 from .._core import kube as k8s
 
-from .._core import InputError, Platform
-from . import AlertThresholds, MonitoringArgs
+from .._core import Cloud, InputError, Platform, options_for
+from . import AlertThresholds, KubernetesMonitoringOptions, MonitoringArgs
 
 COMPONENT = "monitoring"
 SCRAPE_INTERVAL = "30s"
@@ -43,11 +49,11 @@ def validate(args: MonitoringArgs, platform: Platform) -> None:
         raise InputError("monitoring.services", sorted(namespaces), "watch services of one namespace (one Network) per Monitoring")
 
 
-def _metadata(platform: Platform, name: str, namespace: Any) -> dict[str, Any]:
+def _metadata(platform: Platform, name: str, namespace: Any, selected_by: dict[str, str] | None = None) -> dict[str, Any]:
     return {
         "name": name,
         "namespace": namespace,
-        "labels": {**platform.labels(COMPONENT), **platform.k8s_labels(COMPONENT, name)},
+        "labels": {**platform.labels(COMPONENT), **platform.k8s_labels(COMPONENT, name), **(selected_by or {})},
     }
 
 
@@ -135,6 +141,7 @@ def alert_rules(namespace: str, t: AlertThresholds) -> list[dict[str, Any]]:
 
 
 def build(name: str, args: MonitoringArgs, platform: Platform, child: pulumi.ResourceOptions) -> dict[str, Any]:
+    selected_by = dict(options_for(args, Cloud.KUBERNETES, KubernetesMonitoringOptions).labels)
     namespace = args.services[0].handle.namespace
     monitors = []
     for svc in args.services:
@@ -148,11 +155,31 @@ def build(name: str, args: MonitoringArgs, platform: Platform, child: pulumi.Res
             sm_name,
             api_version="monitoring.coreos.com/v1",
             kind="ServiceMonitor",
-            metadata=_metadata(platform, sm_name, handle.namespace),
+            metadata=_metadata(platform, sm_name, handle.namespace, selected_by),
             spec={
                 "selector": {"matchLabels": handle.selector},
                 "namespaceSelector": {"matchNames": [handle.namespace]},
                 "endpoints": [{"port": METRICS_PORT_NAME, "path": metrics.path, "interval": SCRAPE_INTERVAL, "scheme": "http"}],
+            },
+            opts=child,
+        )
+
+    for store in args.stores:
+        handle = getattr(store, "handle", None)
+        instances = getattr(handle, "instances", None)
+        if not getattr(handle, "cluster_name", None) or not instances:
+            continue  # Redis exposes no exporter
+        pm_name = f"{name}-{handle.cluster_name}"
+        monitors.append(pm_name)
+        k8s.apiextensions.CustomResource(
+            pm_name,
+            api_version="monitoring.coreos.com/v1",
+            kind="PodMonitor",
+            metadata=_metadata(platform, pm_name, handle.namespace, selected_by),
+            spec={
+                "selector": {"matchLabels": dict(instances)},
+                "namespaceSelector": {"matchNames": [handle.namespace]},
+                "podMetricsEndpoints": [{"port": METRICS_PORT_NAME, "interval": SCRAPE_INTERVAL}],
             },
             opts=child,
         )
@@ -165,7 +192,7 @@ def build(name: str, args: MonitoringArgs, platform: Platform, child: pulumi.Res
         rule_name,
         api_version="monitoring.coreos.com/v1",
         kind="PrometheusRule",
-        metadata=_metadata(platform, rule_name, namespace),
+        metadata=_metadata(platform, rule_name, namespace, selected_by),
         spec={"groups": groups},
         opts=child,
     )

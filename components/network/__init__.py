@@ -22,8 +22,9 @@ from .._core.units import in_range
 class KubernetesNetworkOptions:
     """Kubernetes-only settings of the Network."""
 
-    ingress_namespace: str = "ingress-nginx"
-    """Namespace of the ingress controller allowed to reach public services. Default: "ingress-nginx"."""
+    ingress_namespace: str = "envoy-gateway-system"
+    """Namespace of the Gateway's data plane (Envoy Gateway runs every Gateway's Envoy pods in its own namespace),
+    allowed to reach public services and cert-manager's HTTP-01 solver pods. Default: "envoy-gateway-system"."""
     monitoring_namespace: str = "monitoring"
     """Namespace of Prometheus, allowed to scrape metrics ports. Default: "monitoring"."""
     quota_cpu: str = "64"

@@ -7,6 +7,7 @@ What it creates (all in ``platform.k8s_namespace``):
 | Namespace | ``{app}-{stack}`` (or ``platform.namespace``) | Pod Security Admission ``restricted`` enforced, audited and warned |
 | NetworkPolicy | ``default-deny`` | every pod starts with no ingress and no egress; components open exactly their paths |
 | NetworkPolicy | ``allow-dns`` | egress to kube-dns (UDP+TCP 53) for every pod, otherwise nothing resolves |
+| NetworkPolicy | ``acme-http01-solver`` | the Gateway's data plane may reach cert-manager's HTTP-01 solver pods on 8089 (else no certificate issues) |
 | ResourceQuota | ``quota`` | caps the namespace's total CPU/memory limits (a runaway HPA cannot starve the cluster) |
 | LimitRange | ``limits`` | default requests/limits for containers that declare none (operator-made pods, jobs) |
 
@@ -33,6 +34,25 @@ _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 #: set both; these only catch operator-created pods and one-off jobs, so they are deliberately small.
 DEFAULT_REQUEST = {"cpu": "100m", "memory": "128Mi"}
 DEFAULT_LIMIT = {"cpu": "500m", "memory": "512Mi"}
+
+#: Labels of Envoy Gateway's data-plane (Envoy proxy) pods, which it creates in its own namespace (the Network's
+#: ``ingress_namespace``) for every Gateway: the only pods that carry internet traffic into the namespace.
+GATEWAY_PROXY_LABELS = {
+    "app.kubernetes.io/name": "envoy",
+    "app.kubernetes.io/component": "proxy",
+    "app.kubernetes.io/managed-by": "envoy-gateway",
+}
+#: cert-manager's HTTP-01 solver pods: created in the namespace of the Certificate, serving the challenge on 8089.
+ACME_SOLVER_LABELS = {"acme.cert-manager.io/http01-solver": "true"}
+ACME_SOLVER_PORT = 8089
+
+
+def gateway_peer(ingress_namespace: str) -> dict:
+    """A NetworkPolicy peer naming the Gateway's data-plane pods (snake_case: for the typed-style backends)."""
+    return {
+        "namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": ingress_namespace}},
+        "pod_selector": {"match_labels": dict(GATEWAY_PROXY_LABELS)},
+    }
 
 
 def validate(args: NetworkArgs, platform: Platform) -> None:
@@ -131,6 +151,19 @@ def build(name: str, args: NetworkArgs, platform: Platform, child: pulumi.Resour
                 }],
                 "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
             }],
+        },
+        opts=in_ns,
+    )
+    # cert-manager answers HTTP-01 challenges from solver pods in this namespace; Let's Encrypt and cert-manager's
+    # self-check reach them through the Gateway, whose proxies must therefore pass the default deny. The solver
+    # only serves: it gets no egress beyond DNS.
+    k8s.networking.v1.NetworkPolicy(
+        f"{name}-acme-http01-solver",
+        metadata=meta("acme-http01-solver", ns, lbls),
+        spec={
+            "pod_selector": {"match_labels": dict(ACME_SOLVER_LABELS)},
+            "policy_types": ["Ingress"],
+            "ingress": [{"from": [gateway_peer(opts.ingress_namespace)], "ports": [{"protocol": "TCP", "port": ACME_SOLVER_PORT}]}],
         },
         opts=in_ns,
     )

@@ -2,17 +2,20 @@
 
 | cloud | implementation | high_availability means | TLS | backups | extensions (pgvector) |
 |---|---|---|---|---|---|
-| aws | RDS PostgreSQL, gp3 with storage autoscaling, KMS, isolated subnets, managed master password | Multi-AZ standby | parameter group `rds.force_ssl=1` | automated + PITR (`backup_retention_days`), final snapshot, AWS Backup copies | `CREATE EXTENSION vector` by the app/migration (RDS ships it) |
+| aws | RDS PostgreSQL, gp3 with storage autoscaling, KMS, isolated subnets, managed master password; the app role `<username>_app` created during `pulumi up` by a bootstrap Lambda | Multi-AZ standby | parameter group `rds.force_ssl=1` (never overridable) | automated + PITR (`backup_retention_days`), final snapshot, AWS Backup copies | created by the bootstrap Lambda as the master user |
 | gcp | Cloud SQL, private IP only | REGIONAL | `ssl_mode` ENCRYPTED_ONLY | backups + PITR | built in |
 | azure | PostgreSQL Flexible Server, VNet-injected | ZoneRedundant HA | `require_secure_transport` | retention + geo-redundant backup | `azure.extensions` allow-lists VECTOR |
-| kubernetes | CloudNativePG `Cluster` (operator-managed, in-cluster), pgvector image, generated credentials Secret | 3 instances (1 primary, 2 replicas) | server TLS by the operator, `hostssl` only | ScheduledBackup (BackupSchedule) to object storage | created at bootstrap (`postInitApplicationSQL`) |
+| kubernetes | CloudNativePG `Cluster` (operator-managed, in-cluster), `standard` image pinned to a minor release, generated credentials Secret | 3 instances (1 primary, 2 replicas, PodDisruptionBudget) | server TLS by the operator, `hostssl` only | Barman Cloud plugin: `ObjectStore` (bucket, retention) as WAL archiver; ScheduledBackup `method: plugin` (BackupSchedule) | created at bootstrap (`postInitApplicationSQL`) |
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping, Sequence
+
+from urllib.parse import urlparse
 
 import pulumi
 
@@ -21,6 +24,11 @@ from .._core.units import in_range, time_window
 
 SIZES = ("small", "medium", "large", "xlarge")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+#: PostgreSQL minor release per major of the CloudNativePG `standard` operand images (ghcr.io/cloudnative-pg/
+#: postgresql, image catalog of 2026-08-17). Bump with the images' weekly rebuilds; a minor update is a rolling
+#: restart (switchover), never a data migration.
+PG_MINOR = {"14": "14.24", "15": "15.19", "16": "16.15", "17": "17.11"}
+_PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 _EXTENSIONS = ("vector", "pg_stat_statements", "pgcrypto", "uuid-ossp", "pg_trgm", "citext", "hstore")
 
 
@@ -49,15 +57,22 @@ class AwsPostgresOptions:
     """Performance Insights retention (7 is free). Default: 7."""
     monitoring_interval_seconds: int = 60
     """Enhanced monitoring interval (0 disables). Default: 60 s."""
+    log_retention_days: int = 30
+    """Retention of the RDS log exports (``postgresql``, ``upgrade``) and the bootstrap function's logs, one of
+    CloudWatch's allowed values. Default: 30 days; the stack passes the profile's log retention."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class KubernetesPostgresOptions:
     """Kubernetes-only settings of ManagedPostgres (CloudNativePG)."""
 
-    image: str = "ghcr.io/cloudnative-pg/postgresql:{version}-standard-bookworm"
-    """Operand image; `{version}` is replaced by the major version. The `standard` images ship pgvector.
-    Default: "ghcr.io/cloudnative-pg/postgresql:{version}-standard-bookworm"."""
+    image: str = "ghcr.io/cloudnative-pg/postgresql:{minor}-standard-bookworm"
+    """Operand image; `{minor}` is replaced by the pinned minor release of the major version (PG_MINOR, e.g.
+    16.15), `{version}` by the major. The `standard` images ship pgvector (and no barman-cloud binaries: the
+    Barman Cloud plugin brings its own). Default: "ghcr.io/cloudnative-pg/postgresql:{minor}-standard-bookworm"."""
+    image_pull_policy: str = "IfNotPresent"
+    """imagePullPolicy of the instances: "Always" re-checks the registry on every start (prod profiles). Default:
+    "IfNotPresent"."""
     storage_class: str | None = None
     """StorageClass of the data volumes. Default: the cluster default."""
     backup_bucket: str | None = None
@@ -67,6 +82,22 @@ class KubernetesPostgresOptions:
     """S3 endpoint for non-AWS object stores. Default: AWS S3."""
     backup_credentials_secret: str = "backup-s3-credentials"
     """Existing Secret with ACCESS_KEY_ID / ACCESS_SECRET_KEY. Default: "backup-s3-credentials"."""
+    api_server_cidrs: Sequence[str] = ()
+    """Addresses of the Kubernetes API server the instance and pooler managers watch (ports 443/6443). Default:
+    any address on those ports (the API's address differs per cluster); set it to close 443 to the internet."""
+
+    def __post_init__(self) -> None:
+        if self.image_pull_policy not in _PULL_POLICIES:
+            raise one_of("postgres.kubernetes.image_pull_policy", self.image_pull_policy, _PULL_POLICIES)
+        for cidr in self.api_server_cidrs:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except (ValueError, TypeError):
+                raise InputError("postgres.kubernetes.api_server_cidrs", cidr, "allowed: CIDR blocks such as '10.0.0.1/32'") from None
+        if self.backup_endpoint_url is not None:
+            url = urlparse(self.backup_endpoint_url)
+            if url.scheme != "https" or not url.hostname:
+                raise InputError("postgres.kubernetes.backup_endpoint_url", self.backup_endpoint_url, "allowed: an https:// URL (credentials and WAL must not cross the network in clear)")
 
 
 @dataclass(frozen=True, kw_only=True)

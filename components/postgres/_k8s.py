@@ -6,19 +6,32 @@ Requires the CloudNativePG operator (namespace ``cnpg-system``) in the cluster; 
 |---|---|---|
 | random.RandomPassword | - | 32 alphanumeric characters (URL-safe, no escaping in DATABASE_URL) |
 | Secret (kubernetes.io/basic-auth) | ``{name}-owner`` | initial credentials of the database owner; the operator reloads it on change |
-| Cluster (postgresql.cnpg.io/v1) | ``{name}`` | 1 or 3 instances, TLS-only pg_hba, spread over nodes and zones, protected |
+| ObjectStore (barmancloud.cnpg.io/v1) | ``{name}-backups`` | when a backup bucket is set: the Barman Cloud plugin's destination (bucket, endpoint, credentials Secret, gzip, retention) |
+| Cluster (postgresql.cnpg.io/v1) | ``{name}`` | 1 or 3 instances, TLS-only pg_hba, spread over nodes and zones, protected; the Barman Cloud plugin archives WAL |
 | Pooler (postgresql.cnpg.io/v1) | ``{name}-pooler`` | PgBouncer in front of the primary, when `pooler` is set |
 | Secret | ``{name}-url`` | key ``uri``: the DATABASE_URL linked services receive by ``secretKeyRef`` |
-| NetworkPolicy | ``{name}-db-ingress``, ``{name}-db-egress``, ``{name}-pooler-ingress`` | 5432 from linked services only |
+| NetworkPolicy | ``{name}-db-ingress``, ``{name}-db-egress``, ``{name}-pooler-ingress`` | 5432 from linked services only; the operator on 8000/5432; instances with each other; the object store |
 
-The operator creates the ``{name}-rw`` / ``-ro`` / ``-r`` Services, the server certificates (TLS is always on) and
-a PodDisruptionBudget. Backups (ScheduledBackup) are the BackupSchedule component's job.
+The operator creates the ``{name}-rw`` / ``-ro`` / ``-r`` Services, the server certificates (TLS is always on) and,
+with more than one instance, a PodDisruptionBudget (a budget on a single instance would block every node drain).
+
+Backups: the in-tree ``spec.backup.barmanObjectStore`` is deprecated (removed in CloudNativePG 1.31) and the
+``standard`` operand images ship no barman-cloud binaries, so WAL archiving goes through the Barman Cloud plugin
+(``barman-cloud.cloudnative-pg.io``, installed next to the operator by ClusterAddons): the Cluster's
+``spec.plugins`` names the ObjectStore ``{name}-backups`` as WAL archiver, and the plugin's sidecar in each instance
+pod uploads WAL and base backups to ``<bucket>/postgres/<name>/``. Base backups on a schedule (ScheduledBackup,
+``method: plugin``) are the BackupSchedule component's job.
+
+Operand images are pinned to a PostgreSQL minor release of the ``standard`` bookworm images (pgvector, PGAudit,
+failover slots; no barman binaries, which the plugin does not need). Bookworm is kept rather than trixie: a new
+glibc changes collation order, which corrupts text indexes of an existing cluster until they are rebuilt.
 """
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlparse
 
 import pulumi
 from .._core import kube as k8s
@@ -36,7 +49,19 @@ STATUS_PORT = 8000
 METRICS_PORT = 9187
 POOLER_METRICS_PORT = 9127
 OPERATOR_NAMESPACE = "cnpg-system"
+#: Pod labels of the CloudNativePG operator (Helm chart and release manifests alike).
+OPERATOR_POD_LABELS = {"app.kubernetes.io/name": "cloudnative-pg"}
 API_VERSION = "postgresql.cnpg.io/v1"
+#: The Barman Cloud plugin (CNPG-I), its ObjectStore API and the plugin name the Cluster and backups refer to.
+BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io"
+OBJECT_STORE_API_VERSION = "barmancloud.cnpg.io/v1"
+#: Keys of the backup credentials Secret (the same Secret serves volume backups).
+ACCESS_KEY_ID = "ACCESS_KEY_ID"
+ACCESS_SECRET_KEY = "ACCESS_SECRET_KEY"
+#: The Kubernetes API: not a pod (no selector names it), 443 on managed control planes and 6443 self-hosted.
+API_SERVER_PORTS = (443, 6443)
+#: Private and link-local ranges: the default object store (AWS S3) is reached at public addresses only.
+PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"]
 
 #: size -> (cpu request, memory request MiB). Limits: twice the CPU, the same memory (no overcommit: the OOM
 #: killer must never pick PostgreSQL because a node overcommitted).
@@ -62,6 +87,57 @@ def default_parameters(size: str, extensions: Any) -> dict[str, str]:
         # Setting a pg_stat_statements.* parameter makes the operator preload the library the extension needs.
         params["pg_stat_statements.track"] = "top"
     return params
+
+
+def image_of(template: str, major: str) -> str:
+    """The operand image: ``{minor}`` becomes the pinned minor release of `major`, ``{version}`` the major."""
+    from . import PG_MINOR
+
+    return template.replace("{minor}", PG_MINOR[str(major)]).replace("{version}", str(major))
+
+
+def object_store_name(cluster_name: str) -> str:
+    return f"{cluster_name}-backups"
+
+
+def object_store_spec(bucket: str, endpoint_url: str | None, credentials_secret: str, retention_days: int) -> dict[str, Any]:
+    """The ObjectStore's spec: base backups and WAL to ``<bucket>/postgres/<cluster>/`` (the cluster name is the
+    plugin's ``serverName``; the ObjectStore's own ``serverName`` must stay empty), gzip, and the recovery window
+    (``retentionPolicy``: the plugin deletes base backups and WAL older than `retention_days`). On AWS S3 the
+    objects are encrypted with SSE-S3; other object stores (`endpoint_url`) encrypt per their own settings."""
+    conf: dict[str, Any] = {
+        "destinationPath": f"{bucket.rstrip('/')}/postgres",
+        "s3Credentials": {
+            "accessKeyId": {"name": credentials_secret, "key": ACCESS_KEY_ID},
+            "secretAccessKey": {"name": credentials_secret, "key": ACCESS_SECRET_KEY},
+        },
+        "wal": {"compression": "gzip"},
+        "data": {"compression": "gzip"},
+    }
+    if endpoint_url:
+        conf["endpointURL"] = endpoint_url
+    else:
+        conf["wal"]["encryption"] = "AES256"
+        conf["data"]["encryption"] = "AES256"
+    return {"configuration": conf, "retentionPolicy": f"{retention_days}d"}
+
+
+def plugin_entry(cluster_name: str) -> dict[str, Any]:
+    """The Cluster's ``spec.plugins`` item: the Barman Cloud plugin archives WAL to the cluster's ObjectStore."""
+    return {
+        "name": BARMAN_PLUGIN,
+        "enabled": True,
+        "isWALArchiver": True,
+        "parameters": {"barmanObjectName": object_store_name(cluster_name), "serverName": cluster_name},
+    }
+
+
+def object_store_port(endpoint_url: str | None) -> int:
+    """The TCP port of the object store: the endpoint's (explicit, or its scheme's default), else S3's 443."""
+    if not endpoint_url:
+        return 443
+    url = urlparse(endpoint_url)
+    return url.port or (80 if url.scheme == "http" else 443)
 
 
 def _create_extension(ext: str) -> str:
@@ -98,14 +174,16 @@ def build(name: str, args: ManagedPostgresArgs, platform: Platform, child: pulum
 
     # --- the cluster --------------------------------------------------------------------------------------------
     parameters = {**default_parameters(args.size, args.extensions), **{k: str(v) for k, v in args.parameters.items()}}
+    instance_count = 3 if args.high_availability else 1
     spec: dict[str, Any] = {
         "description": f"{platform.app} {platform.stack} {name}",
-        "instances": 3 if args.high_availability else 1,
-        "imageName": opts.image.replace("{version}", str(args.version)),
-        "imagePullPolicy": "IfNotPresent",
+        "instances": instance_count,
+        "imageName": image_of(opts.image, args.version),
+        "imagePullPolicy": opts.image_pull_policy,
         # The app connects as the database owner; no superuser password exists to leak.
         "enableSuperuserAccess": False,
-        "enablePDB": True,
+        # A budget of one instance allows no eviction at all: node drains would hang on the lone primary.
+        "enablePDB": instance_count > 1,
         # Updates restart replicas first, then switch over to an updated replica instead of restarting the primary.
         "primaryUpdateStrategy": "unsupervised",
         "primaryUpdateMethod": "switchover",
@@ -131,20 +209,27 @@ def build(name: str, args: ManagedPostgresArgs, platform: Platform, child: pulum
             "labelSelector": {"matchLabels": dict(instances)},
         }],
         "resources": resources(args.size),
-        "monitoring": {"enablePodMonitor": True},
+        # Metrics are served on 9187 ("metrics"); the Monitoring component's PodMonitor scrapes them (the
+        # operator's enablePodMonitor is deprecated and cannot carry the labels Prometheus selects).
         # Only labels that do not clash with the operator's own app.kubernetes.io/* labels on the pods.
         "inheritedMetadata": {"labels": {**platform.labels(COMPONENT), "prodkit.io/stack": platform.stack}},
     }
     if opts.storage_class:
         spec["storage"]["storageClass"] = opts.storage_class
+    store = None
     if opts.backup_bucket:
-        # Continuous WAL archiving + base backups (PITR over the retention window); BackupSchedule's
-        # ScheduledBackup takes base backups into the same store.
-        from ..backup_schedule._k8s import barman_object_store
-
-        spec["backup"] = barman_object_store(
-            opts.backup_bucket, opts.backup_endpoint_url, opts.backup_credentials_secret, args.backup_retention_days, name,
+        # Continuous WAL archiving + base backups (PITR over the retention window) through the Barman Cloud
+        # plugin; BackupSchedule's ScheduledBackup (method: plugin) takes base backups into the same store.
+        store = k8s.apiextensions.CustomResource(
+            f"{name}-object-store",
+            api_version=OBJECT_STORE_API_VERSION,
+            kind="ObjectStore",
+            metadata=meta(object_store_name(name), ns, lbls),
+            spec=object_store_spec(opts.backup_bucket, opts.backup_endpoint_url, opts.backup_credentials_secret, args.backup_retention_days),
+            # The recovery window's configuration: removing it stops archiving, so it is protected like the data.
+            opts=stateful_opts(child, protect),
         )
+        spec["plugins"] = [plugin_entry(name)]
     if args.high_availability:
         # One synchronous standby: a commit is acknowledged only once a second instance has it (RPO 0 on failover).
         spec["minSyncReplicas"] = 1
@@ -155,7 +240,7 @@ def build(name: str, args: ManagedPostgresArgs, platform: Platform, child: pulum
         kind="Cluster",
         metadata=meta(name, ns, lbls),
         spec=spec,
-        opts=stateful_opts(child, protect, depends_on=[owner]),
+        opts=stateful_opts(child, protect, depends_on=[owner] + ([store] if store is not None else [])),
     )
 
     host = f"{name}-rw.{ns}.svc"
@@ -226,10 +311,12 @@ def build(name: str, args: ManagedPostgresArgs, platform: Platform, child: pulum
     def tcp(*ports: int) -> list[dict]:
         return [{"protocol": "TCP", "port": port} for port in ports]
 
+    operator = {**from_ns(OPERATOR_NAMESPACE), "pod_selector": {"match_labels": dict(OPERATOR_POD_LABELS)}}
     db_ingress = [
         # Replication, join/bootstrap jobs, the pooler (when any) and the instance manager between instances.
         {"from": [{"pod_selector": {"match_labels": cluster_pods}}], "ports": tcp(PORT, STATUS_PORT)},
-        {"from": [from_ns(OPERATOR_NAMESPACE)], "ports": tcp(STATUS_PORT)},
+        # The operator polls the instance manager (8000) and connects to PostgreSQL (5432) for its checks.
+        {"from": [operator], "ports": tcp(STATUS_PORT, PORT)},
         {"from": [from_ns(monitoring_ns)], "ports": tcp(METRICS_PORT)},
     ]
     if args.pooler is None:  # with a pooler, clients reach PostgreSQL only through it
@@ -240,22 +327,40 @@ def build(name: str, args: ManagedPostgresArgs, platform: Platform, child: pulum
         spec={"pod_selector": {"match_labels": instances}, "policy_types": ["Ingress"], "ingress": db_ingress},
         opts=child,
     )
+    # The instance manager and PgBouncer's manager watch the Kubernetes API. Its address is not a pod and differs
+    # per cluster, so its ports are open to `api_server_cidrs` (default: any address; set the control plane's
+    # addresses to close 443 to the rest of the world).
+    api_peers = [{"ip_block": {"cidr": c}} for c in opts.api_server_cidrs] if opts.api_server_cidrs else None
+    api_rule: dict[str, Any] = {"ports": tcp(*API_SERVER_PORTS)}
+    if api_peers:
+        api_rule["to"] = api_peers
+    db_egress: list[dict] = [
+        {"to": [{"pod_selector": {"match_labels": instances}}], "ports": tcp(PORT, STATUS_PORT)},
+        api_rule,
+    ]
     k8s.networking.v1.NetworkPolicy(
         f"{name}-np-db-egress",
         metadata=meta(f"{name}-db-egress", ns, lbls),
-        spec={
-            "pod_selector": {"match_labels": cluster_pods},
-            "policy_types": ["Egress"],
-            "egress": [
-                {"to": [{"pod_selector": {"match_labels": instances}}], "ports": tcp(PORT, STATUS_PORT)},
-                # The instance manager and PgBouncer's manager watch the Kubernetes API. Its address is not a pod
-                # (no selector can name it) and differs per cluster (443 on managed control planes, 6443
-                # self-hosted), so these two ports are open to any address; nothing else is.
-                {"ports": tcp(443, 6443)},
-            ],
-        },
+        spec={"pod_selector": {"match_labels": cluster_pods}, "policy_types": ["Egress"], "egress": db_egress},
         opts=child,
     )
+    if opts.backup_bucket:
+        # The Barman Cloud sidecar of each instance uploads WAL and base backups: to the endpoint's port when the
+        # object store is not AWS S3 (any address: a MinIO may run in the cluster), else HTTPS to public addresses.
+        if opts.backup_endpoint_url:
+            store_to = [{"ip_block": {"cidr": "0.0.0.0/0"}}]
+        else:
+            store_to = [{"ip_block": {"cidr": "0.0.0.0/0", "except": list(PRIVATE_RANGES)}}]
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-np-db-backup-egress",
+            metadata=meta(f"{name}-db-backup-egress", ns, lbls),
+            spec={
+                "pod_selector": {"match_labels": instances},
+                "policy_types": ["Egress"],
+                "egress": [{"to": store_to, "ports": tcp(object_store_port(opts.backup_endpoint_url))}],
+            },
+            opts=child,
+        )
     if args.pooler is not None:
         k8s.networking.v1.NetworkPolicy(
             f"{name}-np-pooler-ingress",
@@ -280,6 +385,9 @@ def build(name: str, args: ManagedPostgresArgs, platform: Platform, child: pulum
         "host": host,
         "port": PORT,
         "url": url,
-        "handle": SimpleNamespace(cluster_name=name, namespace=ns),
+        "handle": SimpleNamespace(
+            cluster_name=name, namespace=ns, object_store=object_store_name(name) if store is not None else None,
+            instances=dict(instances),
+        ),
         "link": link,
     }

@@ -5,7 +5,7 @@
 | aws | ElastiCache replication group (Redis 7 / Valkey), KMS at rest | 2+ nodes, automatic failover, Multi-AZ | `transit_encryption_enabled`, AUTH token in Secrets Manager | daily snapshots (`snapshot_retention_days`) |
 | gcp | Memorystore | STANDARD_HA | transit encryption, AUTH | RDB snapshots |
 | azure | Azure Managed Redis (Azure Cache for Redis is being retired), private endpoint | HA on | TLS 1.2+, access keys in Key Vault | RDB |
-| kubernetes | StatefulSet on the official `redis:7` image, PVC, hardened pod | Sentinel (3 sentinels, 1 primary + 2 replicas) | `requirepass` from a generated Secret; in-cluster traffic is not TLS (NetworkPolicy limits it to linked services) | AOF `appendfsync everysec` |
+| kubernetes | StatefulSet on the official `redis:7.4` image (patched), PVC, hardened pod (uid 10999) | Sentinel (3 sentinels, 1 primary + 2 replicas) behind HAProxy, all over TLS | TLS only (`port 0`, cert-manager namespaced CA, `rediss://`, CA mounted in linked services), `requirepass` from a generated Secret | AOF `appendfsync everysec` |
 """
 
 from __future__ import annotations
@@ -35,10 +35,18 @@ class AwsRedisOptions:
 class KubernetesRedisOptions:
     """Kubernetes-only settings of ManagedRedis."""
 
-    image: str = "redis:7.4.2-alpine"
-    """Official Redis image. Default: "redis:7.4.2-alpine"."""
+    image: str = "redis:7.4.9-alpine"
+    """Official Redis image (7.4.9: the May 2026 security release, fixing CVE-2026-23479 and the 2025 Lua RCEs).
+    Default: "redis:7.4.9-alpine"."""
+    image_pull_policy: str = "IfNotPresent"
+    """imagePullPolicy of the Redis, Sentinel and HAProxy containers: "Always" in prod profiles. Default:
+    "IfNotPresent"."""
     storage_class: str | None = None
     """StorageClass of the data volumes. Default: the cluster default."""
+
+    def __post_init__(self) -> None:
+        if self.image_pull_policy not in ("Always", "IfNotPresent", "Never"):
+            raise one_of("redis.kubernetes.image_pull_policy", self.image_pull_policy, ("Always", "IfNotPresent", "Never"))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -2,14 +2,18 @@
 
 What it creates:
 
-* a KMS key (rotation on) for encryption at rest and snapshots;
+* a KMS key of its own (rotation on) for encryption at rest and snapshots: not the stack key
+  (``network.handle.kms_key_arn``), because a replication group's ``kms_key_id`` cannot change without replacing
+  the group (an empty cache, and a new endpoint), and the data key is ``protect``ed with the data while the stack
+  key is not;
 * a security group with no rules: each linked WebService adds an ingress rule from its own security group on 6379;
 * a parameter group (``redis7`` / ``valkey7``) with ``maxmemory-policy``;
 * an AUTH token generated with pulumi-random (64 alphanumerics), kept in Secrets Manager (``<name>-auth``), and
-  the ``rediss://:<token>@<primary>:6379/0`` URL in Secrets Manager (``<name>-url``) for linked services;
+  the ``rediss://:<token>@<primary>:6379/0`` URL in Secrets Manager (``<name>-url``) for linked services; both
+  secrets are encrypted with the stack key;
 * the replication group: TLS required in transit, KMS at rest, 2 nodes with automatic failover and Multi-AZ
   when ``high_availability``, daily snapshots (``snapshot_retention_days`` when ``persistence``), slow log to
-  CloudWatch Logs, final snapshot + ``protect`` with ``deletion_protection``.
+  CloudWatch Logs (``<name>-slow-log``: 30 days, the stack key), final snapshot + ``protect`` with ``deletion_protection``.
 
 Sizing: ElastiCache reserves 25 % of a node's memory (``reserved-memory-percent``) for forks during
 replication and snapshots, so the node is the smallest whose remaining 75 % holds ``memory_mib``.
@@ -79,11 +83,11 @@ def validate(args: Any, platform: Platform) -> None:
         raise InputError("aws.node_type", opts.node_type, "allowed: an ElastiCache node type such as 'cache.m7g.large'")
 
 
-def _secret(name: str, role: str, platform: Platform, value: pulumi.Input[str], description: str,
+def _secret(name: str, role: str, platform: Platform, value: pulumi.Input[str], description: str, kms_key_arn: Any,
             tags: dict[str, str], child: pulumi.ResourceOptions) -> aws.secretsmanager.Secret:
     secret = aws.secretsmanager.Secret(
         f"{name}-{role}", name=platform.physical_name(f"{name}/{role}", limit=256), description=description,
-        recovery_window_in_days=7, tags=tags, opts=child,
+        kms_key_id=kms_key_arn, recovery_window_in_days=7, tags=tags, opts=child,
     )
     aws.secretsmanager.SecretVersion(f"{name}-{role}-version", secret_id=secret.id, secret_string=pulumi.Output.secret(value), opts=child)
     return secret
@@ -119,10 +123,11 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
     # Alphanumeric only: ElastiCache refuses some symbols in AUTH tokens, and the token goes into a URL.
     token = random.RandomPassword(f"{name}-auth-token", length=64, special=False, opts=child)
     token_value = pulumi.Output.secret(token.result)
-    auth_secret = _secret(name, "auth", platform, token_value, f"AUTH token of {group_id}", tags, child)
+    auth_secret = _secret(name, "auth", platform, token_value, f"AUTH token of {group_id}", net.kms_key_arn, tags, child)
 
     slow_log = aws.cloudwatch.LogGroup(
-        f"{name}-slow-log", name=f"/elasticache/{group_id}/slow-log", retention_in_days=_SLOW_LOG_RETENTION_DAYS, tags=tags, opts=child,
+        f"{name}-slow-log", name=f"/elasticache/{group_id}/slow-log", retention_in_days=_SLOW_LOG_RETENTION_DAYS,
+        kms_key_id=net.kms_key_arn, tags=tags, opts=child,
     )
 
     ha = args.high_availability
@@ -160,7 +165,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
 
     host = group.primary_endpoint_address
     url = pulumi.Output.secret(pulumi.Output.format("rediss://:{0}@{1}:{2}/0", token_value, host, _PORT))
-    url_secret = _secret(name, "url", platform, url, f"REDIS_URL of {group_id} (TLS, AUTH)", tags, child)
+    url_secret = _secret(name, "url", platform, url, f"REDIS_URL of {group_id} (TLS, AUTH)", net.kms_key_arn, tags, child)
 
     link = Link(kind="redis", name=name, port=_PORT, env={"REDIS_URL": SecretRef(url_secret.arn)}, peer=sg.id)
     handle = SimpleNamespace(

@@ -7,10 +7,23 @@ High availability: three pods, each running Redis and a Sentinel sidecar (the la
 chart): quorum 2 of 3, so one pod (or zone) can fail. An init container renders the pod's runtime config: it asks
 the Sentinels which node is the primary (falling back to ordinal 0 on first start) and writes ``replicaof`` for every
 other node, so a restarted former primary comes back as a replica instead of a second primary with stale data.
-Apps get a plain ``redis://`` URL, not a Sentinel-aware one, so the client Service ``{name}`` points at a small
-HAProxy Deployment that health-checks ``role:master`` on the three nodes and routes to the current primary only
-(closing client sessions to a demoted primary, so clients reconnect to the new one). Sentinel-aware clients may
-also reach the Sentinels directly on 26379 through ``{name}-headless``.
+When no Sentinel answers (the whole set restarting), it asks the reachable nodes themselves: a node that reports
+``role:master`` stays primary, otherwise the replica with the highest replication offset (the least data lost) is
+chosen, and only with no node reachable does ordinal 0 start as primary.
+Apps get a plain ``rediss://`` URL, not a Sentinel-aware one, so the client Service ``{name}`` points at a small
+HAProxy Deployment that health-checks ``role:master`` on the three nodes over TLS and routes to the current
+primary only (closing client sessions to a demoted primary, so clients reconnect to the new one); its client and
+server timeouts are an hour, with TCP keepalives both ways, so idle pools and blocking ``BRPOP`` workers are not
+cut. Sentinel-aware clients may also reach the Sentinels directly on 26379 (TLS) through ``{name}-headless``.
+
+TLS everywhere: cert-manager issues the server certificate from a namespaced CA (a self-signed Issuer signs the CA
+Certificate ``{name}-ca``, whose Issuer ``{name}-ca`` signs ``{name}-tls`` for the Service and pod DNS names;
+an ACME ClusterIssuer cannot issue for cluster-internal names). Redis listens on ``tls-port 6379`` with
+``port 0`` (no plaintext), replicates over TLS (``tls-replication yes``), and authenticates clients by password,
+not certificate (``tls-auth-clients no``); Sentinel and HAProxy speak TLS too. Linked services get the CA
+certificate (only ``ca.crt`` of the ``{name}-tls`` Secret, never a key) mounted at ``/etc/prodkit/{name}-ca/``
+and its path in ``REDIS_CA_CERT`` (e.g. redis-py ``ssl_ca_certs``, ioredis ``tls.ca``). Redis reads the
+certificate at start: it lasts a year and is renewed 90 days before expiry, so any rollout in between picks it up.
 
 | object | metadata.name | notes |
 |---|---|---|
@@ -22,11 +35,12 @@ also reach the Sentinels directly on 26379 through ``{name}-headless``.
 | Service | ``{name}-headless`` (+ ``{name}``) | stable pod DNS names; the client endpoint |
 | Deployment, ConfigMap, PDB | ``{name}-haproxy`` | HA only: routes to the current primary |
 | PodDisruptionBudget | ``{name}`` | HA only |
-| Secret | ``{name}-url`` | key ``url``: the REDIS_URL linked services receive by ``secretKeyRef`` |
+| Secret | ``{name}-url`` | key ``url``: the REDIS_URL (``rediss://``) linked services receive by ``secretKeyRef`` |
+| Issuer, Certificate (cert-manager.io/v1) | ``{name}-selfsigned``, ``{name}-ca``, ``{name}-tls`` | the namespaced CA and the server certificate |
 | NetworkPolicy | ``{name}-ingress``, ``{name}-egress``, ``{name}-haproxy`` | 6379/26379 from linked services and between the nodes |
 
-In-cluster traffic is not TLS (the official image is built without it by default); the NetworkPolicies limit it to
-linked services.
+Every container (Redis, Sentinel, the config init container, HAProxy) runs as uid/gid 10999 (>= 10000: never a
+uid of the node's users), fsGroup set, read-only root filesystem, no capabilities, RuntimeDefault seccomp.
 """
 
 from __future__ import annotations
@@ -51,11 +65,20 @@ SENTINEL_PORT = 26379
 HEALTH_PORT = 8888
 MASTER_SET = "primary"
 QUORUM = 2
-#: uid/gid of the `redis` user in the official images (alpine and debian).
-REDIS_UID = 999
-#: Official HAProxy image (runs as the unprivileged `haproxy` user, uid 99).
-HAPROXY_IMAGE = "haproxy:3.0.5-alpine"
-HAPROXY_UID = 99
+#: uid/gid every Redis, Sentinel and HAProxy container runs as: >= 10000, so it is no uid of the node's own
+#: users (the images' `redis` 999 and `haproxy` 99 are); volumes are writable through fsGroup.
+REDIS_UID = 10999
+#: Official HAProxy image, current LTS branch (3.2) patch release.
+HAPROXY_IMAGE = "haproxy:3.2.16-alpine"
+HAPROXY_UID = REDIS_UID
+#: Idle timeout of client and server sides in HAProxy: pools hold idle connections and workers block in BRPOP.
+PROXY_IDLE_TIMEOUT = "1h"
+#: Where the TLS Secret is mounted in the Redis pods and the CA certificate in linked services.
+TLS_DIR = "/tls"
+CA_KEY = "ca.crt"
+#: Server certificate lifetime and renewal (Redis loads it at start: a rollout within 90 days picks up the new one).
+CERT_DURATION = "8760h"
+CERT_RENEW_BEFORE = "2160h"
 
 _SMALL = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}}
 
@@ -65,7 +88,14 @@ def redis_conf(args: ManagedRedisArgs) -> str:
     lines = [
         "# Generated by prodkit. The password is passed on the command line from a Secret, never stored here.",
         "bind * -::*",
-        f"port {PORT}",
+        # TLS only: the plaintext port is off; clients authenticate with the password, not a certificate.
+        "port 0",
+        f"tls-port {PORT}",
+        f"tls-cert-file {TLS_DIR}/tls.crt",
+        f"tls-key-file {TLS_DIR}/tls.key",
+        f"tls-ca-cert-file {TLS_DIR}/{CA_KEY}",
+        "tls-auth-clients no",
+        'tls-protocols "TLSv1.2 TLSv1.3"',
         "protected-mode yes",
         "tcp-keepalive 300",
         "timeout 0",
@@ -88,6 +118,8 @@ def redis_conf(args: ManagedRedisArgs) -> str:
         lines += ["appendonly no", 'save ""']
     if args.high_availability:
         lines += [
+            # Replicas connect to the primary over TLS too.
+            "tls-replication yes",
             "replica-read-only yes",
             # A primary cut off from all replicas stops accepting writes after 10 s, bounding the writes lost
             # when Sentinel promotes a replica on the other side of a partition.
@@ -104,13 +136,14 @@ set -eu
 umask 077
 HEADLESS="${SERVICE}.${NAMESPACE}.svc.cluster.local"
 SELF="${POD_NAME}.${HEADLESS}"
+CLI="redis-cli --no-auth-warning --tls --cacert /tls/ca.crt"
+export REDISCLI_AUTH="$REDIS_PASSWORD"
 MASTER=""
 i=0
 while [ "$i" -lt "$REPLICAS" ]; do
   host="${STATEFULSET}-${i}.${HEADLESS}"
   if [ "$host" != "$SELF" ]; then
-    reply=$(REDISCLI_AUTH="$REDIS_PASSWORD" timeout 3 redis-cli --no-auth-warning -h "$host" -p 26379 \
-      sentinel get-master-addr-by-name "$MASTER_SET" 2>/dev/null | head -n 1 || true)
+    reply=$(timeout 3 $CLI -h "$host" -p 26379 sentinel get-master-addr-by-name "$MASTER_SET" 2>/dev/null | head -n 1 || true)
     case "$reply" in
       *" "*|"") ;;
       *) MASTER="$reply"; break ;;
@@ -118,7 +151,30 @@ while [ "$i" -lt "$REPLICAS" ]; do
   fi
   i=$((i + 1))
 done
-# No Sentinel answered: first start of the set, ordinal 0 is the primary.
+if [ -z "$MASTER" ]; then
+  # No Sentinel answered: ask the nodes. A running primary stays primary; otherwise the replica with the highest
+  # replication offset (the least data lost) becomes the primary.
+  best=""
+  best_offset=-1
+  i=0
+  while [ "$i" -lt "$REPLICAS" ]; do
+    host="${STATEFULSET}-${i}.${HEADLESS}"
+    if [ "$host" != "$SELF" ]; then
+      info=$(timeout 3 $CLI -h "$host" -p 6379 info replication 2>/dev/null | tr -d '\r' || true)
+      case "$info" in
+        *role:master*) MASTER="$host"; break ;;
+      esac
+      offset=$(printf '%s\n' "$info" | sed -n 's/^slave_repl_offset://p' | head -n 1)
+      case "$offset" in
+        ""|*[!0-9]*) ;;
+        *) if [ "$offset" -gt "$best_offset" ]; then best="$host"; best_offset="$offset"; fi ;;
+      esac
+    fi
+    i=$((i + 1))
+  done
+  [ -n "$MASTER" ] || MASTER="$best"
+fi
+# No node reachable either: first start of the set, ordinal 0 is the primary.
 [ -n "$MASTER" ] || MASTER="${STATEFULSET}-0.${HEADLESS}"
 {
   echo "include /etc/redis/redis.conf"
@@ -126,7 +182,13 @@ done
   if [ "$MASTER" != "$SELF" ]; then echo "replicaof ${MASTER} 6379"; fi
 } > /run/redis/redis.conf
 cat > /run/redis/sentinel.conf <<EOF
-port 26379
+port 0
+tls-port 26379
+tls-cert-file /tls/tls.crt
+tls-key-file /tls/tls.key
+tls-ca-cert-file /tls/ca.crt
+tls-auth-clients no
+tls-replication yes
 dir /tmp
 sentinel resolve-hostnames yes
 sentinel announce-hostnames yes
@@ -144,16 +206,23 @@ echo "primary: ${MASTER}"
 
 
 def haproxy_cfg(servers: list[str]) -> str:
-    """HAProxy routing to whichever node answers `role:master` (the password is expanded from the environment)."""
+    """HAProxy routing to whichever node answers `role:master`, TLS on both sides (the password is expanded from
+    the environment; the certificate and key are joined into /run/haproxy/redis.pem at start)."""
     lines = [
         "global",
         "  maxconn 4096",
+        "  ssl-default-bind-options ssl-min-ver TLSv1.2",
+        "  ssl-default-server-options ssl-min-ver TLSv1.2",
         "defaults",
         "  mode tcp",
         "  timeout connect 4s",
-        "  timeout client 330s",
-        "  timeout server 330s",
+        # Connection pools sit idle and workers block in BRPOP for long stretches: an hour of silence is allowed
+        # both ways, and TCP keepalives keep conntrack and cloud NAT entries of idle connections alive.
+        f"  timeout client {PROXY_IDLE_TIMEOUT}",
+        f"  timeout server {PROXY_IDLE_TIMEOUT}",
         "  timeout check 2s",
+        "  option clitcpka",
+        "  option srvtcpka",
         "resolvers k8s",
         "  parse-resolv-conf",
         "  hold valid 10s",
@@ -163,11 +232,11 @@ def haproxy_cfg(servers: list[str]) -> str:
         "  monitor-uri /healthz",
         "  monitor fail if { nbsrv(redis_primary) lt 1 }",
         "frontend redis",
-        f"  bind :{PORT}",
+        f"  bind :{PORT} ssl crt /run/haproxy/redis.pem",
         "  default_backend redis_primary",
         "backend redis_primary",
         "  option tcp-check",
-        "  tcp-check connect",
+        "  tcp-check connect ssl",
         '  tcp-check send "AUTH ${REDIS_PASSWORD}\\r\\n"',
         "  tcp-check expect string +OK",
         "  tcp-check send PING\\r\\n",
@@ -177,9 +246,11 @@ def haproxy_cfg(servers: list[str]) -> str:
         "  tcp-check send QUIT\\r\\n",
         "  tcp-check expect string +OK",
         # Pod DNS names may not resolve yet at start (init-addr none); a demoted primary's sessions are cut.
-        "  default-server check inter 1s fall 1 rise 1 resolvers k8s init-addr none on-marked-down shutdown-sessions",
+        # Servers are verified against the namespace CA and their own DNS name.
+        "  default-server check inter 1s fall 1 rise 1 resolvers k8s init-addr none on-marked-down shutdown-sessions"
+        f" ssl verify required ca-file {TLS_DIR}/{CA_KEY}",
     ]
-    lines += [f"  server r{i} {host}:{PORT}" for i, host in enumerate(servers)]
+    lines += [f"  server r{i} {host}:{PORT} verifyhost {host}" for i, host in enumerate(servers)]
     return "\n".join(lines) + "\n"
 
 
@@ -226,6 +297,54 @@ def build(name: str, args: ManagedRedisArgs, platform: Platform, child: pulumi.R
         opts=stateful_opts(child, protect),
     )
 
+    # --- TLS: a namespaced CA and the server certificate -----------------------------------------------------------
+    tls_secret = f"{name}-tls"
+    cm = "cert-manager.io/v1"
+    selfsigned = k8s.apiextensions.CustomResource(
+        f"{name}-selfsigned-issuer", api_version=cm, kind="Issuer",
+        metadata=meta(f"{name}-selfsigned", ns, lbls), spec={"selfSigned": {}}, opts=child,
+    )
+    ca_cert = k8s.apiextensions.CustomResource(
+        f"{name}-ca-certificate", api_version=cm, kind="Certificate",
+        metadata=meta(f"{name}-ca", ns, lbls),
+        spec={
+            "isCA": True,
+            "commonName": f"{name}.{ns} CA",
+            "secretName": f"{name}-ca",
+            "duration": "87600h",
+            "privateKey": {"algorithm": "ECDSA", "size": 256},
+            "issuerRef": {"name": f"{name}-selfsigned", "kind": "Issuer", "group": "cert-manager.io"},
+        },
+        opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[selfsigned])),
+    )
+    ca_issuer = k8s.apiextensions.CustomResource(
+        f"{name}-ca-issuer", api_version=cm, kind="Issuer",
+        metadata=meta(f"{name}-ca", ns, lbls), spec={"ca": {"secretName": f"{name}-ca"}},
+        opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[ca_cert])),
+    )
+    dns_names = [name, f"{name}.{ns}", f"{name}.{ns}.svc", f"{name}.{ns}.svc.cluster.local",
+                 f"{headless}.{ns}.svc.cluster.local", f"*.{headless}.{ns}.svc.cluster.local"]
+    server_cert = k8s.apiextensions.CustomResource(
+        f"{name}-tls-certificate", api_version=cm, kind="Certificate",
+        metadata=meta(tls_secret, ns, lbls),
+        spec={
+            "secretName": tls_secret,
+            "commonName": f"{name}.{ns}.svc",
+            "dnsNames": dns_names,
+            # The probes and the config script talk to the local server.
+            "ipAddresses": ["127.0.0.1", "::1"],
+            "duration": CERT_DURATION,
+            "renewBefore": CERT_RENEW_BEFORE,
+            # Replicas and Sentinels are TLS clients of each other: both usages.
+            "usages": ["server auth", "client auth", "digital signature", "key encipherment"],
+            "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
+            "issuerRef": {"name": f"{name}-ca", "kind": "Issuer", "group": "cert-manager.io"},
+        },
+        opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[ca_issuer])),
+    )
+    tls_volume = {"name": "tls", "secret": {"secret_name": tls_secret, "default_mode": 0o440}}
+    tls_mount = {"name": "tls", "mount_path": TLS_DIR, "read_only": True}
+
     # --- configuration ------------------------------------------------------------------------------------------
     conf = {"redis.conf": redis_conf(args)}
     if ha:
@@ -244,20 +363,22 @@ def build(name: str, args: ManagedRedisArgs, platform: Platform, child: pulumi.R
     command = ["redis-server", conf_path, "--requirepass", "$(REDIS_PASSWORD)"]
     if ha:
         command += ["--masterauth", "$(REDIS_PASSWORD)"]  # replicas authenticate to the primary
-    ping = f"redis-cli --no-auth-warning -h 127.0.0.1 -p {PORT} ping"
+    cli = f"redis-cli --no-auth-warning --tls --cacert {TLS_DIR}/{CA_KEY} -h 127.0.0.1"
+    ping = f"{cli} -p {PORT} ping"
     mem_request = round(args.memory_mib * 1.25)  # dataset + buffers, client output, fragmentation
     mem_limit = round(args.memory_mib * 1.5)  # AOF rewrite forks: copy-on-write pages need headroom
     mounts = [
         {"name": "data", "mount_path": "/data"},
         {"name": "config", "mount_path": "/etc/redis", "read_only": True},
         {"name": "tmp", "mount_path": "/tmp"},
+        tls_mount,
     ]
     if ha:
         mounts.append({"name": "runtime", "mount_path": "/run/redis"})
     redis_container: dict[str, Any] = {
         "name": "redis",
         "image": opts.image,
-        "image_pull_policy": "IfNotPresent",
+        "image_pull_policy": opts.image_pull_policy,
         "command": command,
         "env": [password_env, cli_auth_env],
         "ports": [{"name": "redis", "container_port": PORT, "protocol": "TCP"}],
@@ -277,13 +398,14 @@ def build(name: str, args: ManagedRedisArgs, platform: Platform, child: pulumi.R
     volumes: list[dict] = [
         {"name": "config", "config_map": {"name": f"{name}-config", "default_mode": 0o444}},
         {"name": "tmp", "empty_dir": {"size_limit": "256Mi"}},
+        tls_volume,
     ]
     if ha:
         volumes.append({"name": "runtime", "empty_dir": {"medium": "Memory", "size_limit": "16Mi"}})
         init_containers.append({
             "name": "config",
             "image": opts.image,
-            "image_pull_policy": "IfNotPresent",
+            "image_pull_policy": opts.image_pull_policy,
             "command": ["sh", "/etc/redis/init.sh"],
             "env": [
                 password_env,
@@ -300,13 +422,14 @@ def build(name: str, args: ManagedRedisArgs, platform: Platform, child: pulumi.R
             "volume_mounts": [
                 {"name": "config", "mount_path": "/etc/redis", "read_only": True},
                 {"name": "runtime", "mount_path": "/run/redis"},
+                tls_mount,
             ],
         })
-        sentinel_ping = f"redis-cli --no-auth-warning -h 127.0.0.1 -p {SENTINEL_PORT} ping"
+        sentinel_ping = f"{cli} -p {SENTINEL_PORT} ping"
         containers.append({
             "name": "sentinel",
             "image": opts.image,
-            "image_pull_policy": "IfNotPresent",
+            "image_pull_policy": opts.image_pull_policy,
             # Sentinel rewrites its config on failover, hence the writable runtime volume.
             "command": ["redis-sentinel", "/run/redis/sentinel.conf"],
             "env": [cli_auth_env],
@@ -319,6 +442,7 @@ def build(name: str, args: ManagedRedisArgs, platform: Platform, child: pulumi.R
             "volume_mounts": [
                 {"name": "runtime", "mount_path": "/run/redis"},
                 {"name": "tmp", "mount_path": "/tmp"},
+                tls_mount,
             ],
         })
 
@@ -383,7 +507,7 @@ def build(name: str, args: ManagedRedisArgs, platform: Platform, child: pulumi.R
         f"{name}-statefulset",
         metadata=meta(name, ns, lbls),
         spec=sts_spec,
-        opts=stateful_opts(child, protect, depends_on=[headless_svc]),
+        opts=stateful_opts(child, protect, depends_on=[headless_svc, server_cert]),
     )
 
     # --- HA: primary-routing proxy and disruption budgets -------------------------------------------------------
@@ -416,8 +540,12 @@ def build(name: str, args: ManagedRedisArgs, platform: Platform, child: pulumi.R
                         "containers": [{
                             "name": "haproxy",
                             "image": HAPROXY_IMAGE,
-                            "image_pull_policy": "IfNotPresent",
-                            "command": ["haproxy", "-W", "-db", "-f", "/usr/local/etc/haproxy/haproxy.cfg"],
+                            "image_pull_policy": opts.image_pull_policy,
+                            # HAProxy wants certificate and key in one PEM: joined into a memory-backed volume.
+                            "command": ["/bin/sh", "-c", (
+                                f"umask 077 && cat {TLS_DIR}/tls.crt {TLS_DIR}/tls.key > /run/haproxy/redis.pem && "
+                                "exec haproxy -W -db -f /usr/local/etc/haproxy/haproxy.cfg"
+                            )],
                             "env": [password_env],
                             "ports": [
                                 {"name": "redis", "container_port": PORT, "protocol": "TCP"},
@@ -434,11 +562,15 @@ def build(name: str, args: ManagedRedisArgs, platform: Platform, child: pulumi.R
                             "volume_mounts": [
                                 {"name": "config", "mount_path": "/usr/local/etc/haproxy", "read_only": True},
                                 {"name": "tmp", "mount_path": "/tmp"},
+                                {"name": "run", "mount_path": "/run/haproxy"},
+                                tls_mount,
                             ],
                         }],
                         "volumes": [
                             {"name": "config", "config_map": {"name": f"{name}-haproxy", "default_mode": 0o444}},
                             {"name": "tmp", "empty_dir": {"size_limit": "64Mi"}},
+                            {"name": "run", "empty_dir": {"medium": "Memory", "size_limit": "1Mi"}},
+                            tls_volume,
                         ],
                     },
                 },
@@ -467,7 +599,7 @@ def build(name: str, args: ManagedRedisArgs, platform: Platform, child: pulumi.R
 
     # --- REDIS_URL for linked services -------------------------------------------------------------------------
     host = f"{name}.{ns}.svc.cluster.local"
-    url = pulumi.Output.secret(password.result.apply(lambda pw: f"redis://:{pw}@{host}:{PORT}/0"))
+    url = pulumi.Output.secret(password.result.apply(lambda pw: f"rediss://:{pw}@{host}:{PORT}/0"))
     k8s.core.v1.Secret(
         f"{name}-url",
         metadata=meta(f"{name}-url", ns, lbls),
@@ -521,12 +653,19 @@ def build(name: str, args: ManagedRedisArgs, platform: Platform, child: pulumi.R
     link = Link(
         kind="redis", name=name, port=PORT,
         env={"REDIS_URL": SecretRef(f"{name}-url", "url")},
-        peer=SimpleNamespace(selector=dict(proxy_selector if ha else selector), client_label=client_label),
+        peer=SimpleNamespace(
+            selector=dict(proxy_selector if ha else selector), client_label=client_label,
+            # The CA certificate that signs the server's: only that key of the TLS Secret is projected.
+            files=[{"secret": tls_secret, "key": CA_KEY, "dir": f"/etc/prodkit/{name}-ca", "env": "REDIS_CA_CERT"}],
+        ),
     )
     return {
         "host": host,
         "port": PORT,
         "url": url,
-        "handle": SimpleNamespace(service_name=name, namespace=ns, password_secret=auth_secret, password_key=auth_key),
+        "handle": SimpleNamespace(
+            service_name=name, namespace=ns, password_secret=auth_secret, password_key=auth_key,
+            tls_secret=tls_secret, ca_key=CA_KEY, selector=dict(selector), proxy_selector=dict(proxy_selector) if ha else None,
+        ),
         "link": link,
     }

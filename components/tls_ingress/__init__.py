@@ -3,17 +3,17 @@ timeouts and rate limits.
 
 | cloud | implementation | certificate | rate limiting | streaming (SSE) routes |
 |---|---|---|---|---|
-| aws | internet-facing ALB in public subnets, HTTPS listener (TLS 1.3/1.2 policy), HTTP listener redirecting 301, listener rules per route, access logs to an encrypted bucket | ACM with DNS validation | WAFv2 rate-based rule + AWS managed rule groups | idle timeout covers the longest route |
+| aws | internet-facing IPv4 ALB in public subnets, HTTPS listener (TLS 1.3/1.2 policy), HTTP listener redirecting 301, listener rules per route, access logs to an SSE-S3 bucket (the only encryption ALB log delivery supports) | ACM with DNS validation: records + A alias in Route 53 with `hosted_zone_id`, else exported for the user to create | WAFv2 rate-based rule per route (counted by the most specific route only) + AWS managed rule groups | idle timeout covers the longest route |
 | gcp | global external HTTPS LB, serverless NEGs, URL map | Google-managed | Cloud Armor rate limiting | backend timeout per service |
 | azure | Container Apps ingress (HTTPS only); Front Door + WAF where rate limiting is asked | managed certificate | Front Door WAF rate rule | - |
-| kubernetes | Ingress (class nginx); routes with different annotations become separate Ingress objects for the same host | cert-manager `cluster-issuer` | nginx `limit-rpm` per route | `proxy-buffering: off` |
+| kubernetes | Gateway API on Envoy Gateway: a Gateway per stack (HTTPS listener + an HTTP listener whose only route redirects 301) or HTTPRoutes on a shared Gateway; one HTTPRoute per route with timeouts and security headers as a standard filter; Envoy Gateway policies for rate limits, CORS, TLS 1.2 minimum, body size | cert-manager gateway-shim (`cert-manager.io/cluster-issuer` on the Gateway), ACME HTTP-01 through the Gateway | Envoy Gateway local rate limit per client IP and route (429), per Envoy replica | Envoy streams responses; no request buffering, no total timeout, idle timeout = the route's timeout |
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal, Sequence
+from typing import Any, Literal, Mapping, Sequence
 
 import pulumi
 
@@ -74,19 +74,73 @@ class AwsIngressOptions:
     """AWS-only settings of TlsIngress (ALB)."""
 
     hosted_zone_id: str | None = None
-    """Route 53 zone for DNS validation and the alias record. Default: none (validation records are exported)."""
+    """Route 53 zone for DNS validation and the A alias record. Default: none (the records to create by hand are
+    exported as `dns_records`)."""
     ssl_policy: str = "ELBSecurityPolicy-TLS13-1-2-2021-06"
     """HTTPS listener security policy. Default: "ELBSecurityPolicy-TLS13-1-2-2021-06"."""
 
 
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SharedGateway:
+    """An existing Gateway (usually owned by the platform team, in its own namespace) the routes attach to."""
+
+    name: str
+    """metadata.name of the Gateway. Required."""
+    namespace: str
+    """Namespace of the Gateway. Required."""
+    https_section: str = "https"
+    """Name of its HTTPS listener (the routes' parentRefs sectionName). Default: "https"."""
+    http_section: str | None = "http"
+    """Name of its plain-HTTP listener, which gets this app's 301 redirect route; None when the Gateway's owner
+    redirects HTTP already. Default: "http"."""
+
+    def __post_init__(self) -> None:
+        for field_name in ("name", "namespace", "https_section"):
+            value = getattr(self, field_name)
+            if not isinstance(value, str) or not _DNS_LABEL.match(value):
+                raise InputError(f"kubernetes.shared_gateway.{field_name}", value, "allowed: a DNS label (lowercase letters, digits and '-', at most 63)")
+        if self.http_section is not None and (not isinstance(self.http_section, str) or not _DNS_LABEL.match(self.http_section)):
+            raise InputError("kubernetes.shared_gateway.http_section", self.http_section, "allowed: a DNS label, or none")
+
+
 @dataclass(frozen=True, kw_only=True)
 class KubernetesIngressOptions:
-    """Kubernetes-only settings of TlsIngress."""
+    """Kubernetes-only settings of TlsIngress (Gateway API on Envoy Gateway)."""
 
     cluster_issuer: str = "letsencrypt-prod"
-    """cert-manager ClusterIssuer that signs the certificate. Default: "letsencrypt-prod"."""
-    ingress_class: str = "nginx"
-    """IngressClass. Default: "nginx"."""
+    """cert-manager ClusterIssuer that signs the certificate (ClusterAddons creates it). Default: "letsencrypt-prod"."""
+    gateway_class: str = "eg"
+    """GatewayClass of the stack's Gateway (ClusterAddons creates "eg" for Envoy Gateway). Default: "eg"."""
+    gateway_name: str = "edge"
+    """metadata.name of the stack's Gateway. The ClusterIssuer's HTTP-01 solver attaches its challenge routes to
+    the Gateway of this name in the certificate's namespace, so keep it equal to ClusterAddons' `http01_gateway`.
+    Default: "edge"."""
+    shared_gateway: SharedGateway | None = None
+    """Attach the routes to an existing Gateway instead of creating one: no Gateway, EnvoyProxy, certificate or
+    ClientTrafficPolicy is created (TLS, its minimum version and client-IP handling are that Gateway's owner's
+    job; its HTTPS listener must allow routes from this namespace). Default: a Gateway per stack."""
+    proxy_replicas: int = 2
+    """Envoy replicas serving the stack's Gateway (a PodDisruptionBudget keeps one during drains). Rate limits
+    are counted per replica. Default: 2."""
+    client_ip: Literal["source", "proxy-protocol"] = "source"
+    """How Envoy learns the client IP the rate limits count: "source" keeps the TCP source address
+    (externalTrafficPolicy: Local on the LoadBalancer Service, for L4 load balancers that preserve it: GKE, AKS,
+    AWS NLB); "proxy-protocol" reads a PROXY protocol header (set the load balancer's annotation in
+    `load_balancer_annotations`). Default: "source"."""
+    load_balancer_annotations: Mapping[str, str] = field(default_factory=dict)
+    """Annotations of Envoy's LoadBalancer Service (cloud LB type, PROXY protocol). Default: none."""
+
+    def __post_init__(self) -> None:
+        for field_name in ("gateway_class", "gateway_name", "cluster_issuer"):
+            value = getattr(self, field_name)
+            if not isinstance(value, str) or not _DNS_LABEL.match(value):
+                raise InputError(f"kubernetes.{field_name}", value, "allowed: a DNS label (lowercase letters, digits and '-', at most 63)")
+        in_range("kubernetes.proxy_replicas", self.proxy_replicas, 1, 20)
+        if self.client_ip not in ("source", "proxy-protocol"):
+            raise InputError("kubernetes.client_ip", self.client_ip, "allowed: 'source' or 'proxy-protocol'")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -139,7 +193,8 @@ class TlsIngress(Component):
     Example: ``TlsIngress("edge", TlsIngressArgs(network=net, domain="app.example.com",
     routes=[Route(path="/", service=web)]), platform)``
 
-    Cost: AWS ALB hours + LCUs, WAF ACL + rules + requests; Kubernetes none beyond the ingress controller.
+    Cost: AWS ALB hours + LCUs, WAF ACL + rules + requests; Kubernetes: the Gateway's Envoy pods
+    (`proxy_replicas`) and its cloud load balancer.
     """
 
     ARGS = TlsIngressArgs

@@ -2,8 +2,9 @@
 
 What it creates (every taggable resource tagged with ``platform.labels("tls-ingress")``):
 
-- ``{name}-https-in-v4/-v6``, ``{name}-http-in-v4/-v6``: ingress rules on the Network's (empty) ALB security group:
-  443 and 80 from anywhere. ``{name}-egress-{svc}``: egress only to each routed service's security group on its
+- ``{name}-https-in-v4``, ``{name}-http-in-v4``: ingress rules on the Network's (empty) ALB security group:
+  443 and 80 from any IPv4 address. The ALB is IPv4-only (``ip_address_type="ipv4"``; the VPC has no IPv6
+  block), so there are no ``::/0`` rules and no AAAA record. ``{name}-egress-{svc}``: egress only to each routed service's security group on its
   port, so the load balancer cannot be used to reach anything else in the VPC.
 - ``{name}-logs`` (+ ``-logs-ownership``, ``-logs-public-access``, ``-logs-encryption``, ``-logs-versioning``,
   ``-logs-lifecycle``, ``-logs-policy``): the access-log bucket. ALB log delivery only supports SSE-S3 (not KMS),
@@ -14,24 +15,31 @@ What it creates (every taggable resource tagged with ``platform.labels("tls-ingr
   idle timeout covering the longest route (``max(60, longest timeout)``, at most 4000 s), deletion protection
   from the args.
 - ``{name}-cert``: ACM certificate for ``domain``, DNS validation. With ``AwsIngressOptions.hosted_zone_id``:
-  ``{name}-cert-validation-record``, ``{name}-cert-validation`` and ``{name}-alias`` (A alias to the ALB).
-  Without a zone the CNAME to create is returned in the handle (``validation_records``) for the stack to export;
-  ``{name}-cert-validation`` then waits (up to 75 minutes) until the record exists, so the first ``pulumi up``
-  finishes once DNS is in place instead of failing on a listener with an unissued certificate.
+  ``{name}-cert-validation-record``, ``{name}-cert-validation`` and ``{name}-alias`` (an A alias of ``domain``
+  to the ALB; no AAAA, the ALB is IPv4-only). Without a zone nothing is created in DNS: the records to create by
+  hand (the validation CNAME and ``domain`` -> the ALB's DNS name) are in the handle (``dns_records``) and the
+  AWS stack exports them (``dns_records``, ``ingress_hostname``; ``prodkit plan`` lists them). Either way
+  ``{name}-cert-validation`` waits up to ``VALIDATION_TIMEOUT`` (30 minutes, not the provider's 75) for the
+  certificate to be issued, and the HTTPS listener waits for it.
 - ``{name}-https``: HTTPS listener (TLS 1.2+ policy), HSTS / nosniff / X-Frame-Options / CSP response headers set by
   the ALB itself, ``Server`` header removed, default action 404 (or forward when a route is "/").
 - ``{name}-http``: HTTP listener whose only action is a 301 redirect to HTTPS.
 - ``{name}-route-{role}``: one listener rule per non-root route, longest path first, matching ``path`` and
   ``path/*``.
 - ``{name}-waf`` + ``{name}-waf-association``: WAFv2 web ACL (REGIONAL, default allow): Amazon IP reputation
-  list, one rate-based rule per route (its ``rate_limit_per_minute`` per client IP over a 60 s window, scoped to
-  the route's path prefix; the "/" route counts every request), the AWS common and known-bad-inputs rule groups.
+  list, one rate-based rule per route (its ``rate_limit_per_minute`` per client IP over a 60 s window), the AWS
+  common and known-bad-inputs rule groups. Each rate rule counts exactly its route and a request is counted by
+  its most specific route only: the scope-down is ``AND(OR(path EXACTLY, STARTS_WITH "path/"), NOT ...)`` with a
+  NOT for each more specific route (its path EXACTLY, STARTS_WITH "its path/"), so "/api" counts "/api" and
+  "/api/x" but neither "/apiX" nor "/api/auth/..." when "/api/auth" is a route; "/" counts what no other route
+  claims (everything when it is the only route). Two logical levels, the most a rate-based scope-down allows.
   ``waf_mode="count"`` only counts. The common rule set's ``SizeRestrictions_BODY`` (bodies over 8 KiB) is set to
   count: an ALB's WAF inspects at most 8 KiB of body, and agent APIs routinely post larger prompts;
   ``body_size_mib`` is enforced by the application.
 
 Handle: ``load_balancer_arn``, ``load_balancer_arn_suffix``, ``listener_arn`` (HTTPS), ``web_acl_arn``,
-``validation_records`` (list of {name, type, value}; empty when Route 53 validates), ``dns_name``, ``zone_id``.
+``validation_records`` (Output: list of {name, type, value}), ``dns_records`` (Output: the records to create by
+hand; empty with a zone), ``hosted_zone_id``, ``dns_name``, ``zone_id``.
 The ALB's ARN suffix is also published on each routed WebService's handle as ``load_balancer_arn_suffix`` (the
 only place the Autoscaler's ALBRequestCountPerTarget policy and the Monitoring ALB alarms can learn it).
 
@@ -61,6 +69,8 @@ MIN_IDLE_TIMEOUT, MAX_IDLE_TIMEOUT = 60, 4000
 #: ALB path-pattern condition values: at most 128 characters of A-Z a-z 0-9 _ - . $ / ~ " ' @ : + (and * ?).
 MAX_PATH_PATTERN = 128
 _ALB_PATH = re.compile(r"^[A-Za-z0-9_\-.$/~\"'@:+]*$")
+#: How long `pulumi up` waits for ACM to issue the certificate (the provider's default is 75 minutes).
+VALIDATION_TIMEOUT = "30m"
 #: Default quota of rules per ALB listener (the default action not counted).
 MAX_LISTENER_RULES = 100
 #: WAF rate-based rules: the smallest allowed limit per evaluation window.
@@ -153,14 +163,15 @@ def build(name: str, args: TlsIngressArgs, platform: Platform, child: pulumi.Res
     roles = route_roles(routes)
 
     # ---- security group rules on the Network's ALB security group -----------------------------------------
+    # IPv4 only: the ALB is `ip_address_type="ipv4"` (the VPC has no IPv6 CIDR), so no "::/0" rules that would
+    # suggest it answers on IPv6. The "-v4" suffix keeps the rules' URNs stable.
     for proto, port in (("https", 443), ("http", 80)):
-        for family, cidr in (("v4", {"cidr_ipv4": "0.0.0.0/0"}), ("v6", {"cidr_ipv6": "::/0"})):
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-{proto}-in-{family}",
-                security_group_id=net.lb_security_group_id,
-                ip_protocol="tcp", from_port=port, to_port=port,
-                description=f"{proto.upper()} from the internet", tags=tags, opts=child, **cidr,
-            )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-{proto}-in-v4",
+            security_group_id=net.lb_security_group_id,
+            ip_protocol="tcp", from_port=port, to_port=port, cidr_ipv4="0.0.0.0/0",
+            description=f"{proto.upper()} from the internet (IPv4)", tags=tags, opts=child,
+        )
     seen: set[int] = set()
     for route in routes:
         svc = route.service
@@ -203,27 +214,40 @@ def build(name: str, args: TlsIngressArgs, platform: Platform, child: pulumi.Res
     cert = aws.acm.Certificate(
         f"{name}-cert", domain_name=args.domain, validation_method="DNS", tags=tags, opts=child,
     )
-    dvo = cert.domain_validation_options.apply(lambda options: options[0])
-    record_name = dvo.apply(lambda o: o.resource_record_name)
-    record_type = dvo.apply(lambda o: o.resource_record_type)
-    record_value = dvo.apply(lambda o: o.resource_record_value)
+    # ACM's default wait for validation is 75 minutes; 30 is ample for a record that exists (ACM checks every
+    # few minutes) and, without a zone, is the time the user has during the first `pulumi up` to create the
+    # record (README "DNS"). A `pulumi up` that timed out resumes waiting where it stopped when run again.
+    wait = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
+        custom_timeouts=pulumi.CustomTimeouts(create=VALIDATION_TIMEOUT)))
+    validation_records = cert.domain_validation_options.apply(lambda options: [
+        {"name": o.resource_record_name, "type": o.resource_record_type, "value": o.resource_record_value}
+        for o in options or []
+    ])
     if opts.hosted_zone_id:
+        # One domain, no SANs: exactly one validation option.
+        dvo = cert.domain_validation_options.apply(lambda options: options[0])
         record = aws.route53.Record(
-            f"{name}-cert-validation-record", zone_id=opts.hosted_zone_id, name=record_name, type=record_type,
-            records=[record_value], ttl=300, allow_overwrite=True, opts=child,
+            f"{name}-cert-validation-record", zone_id=opts.hosted_zone_id,
+            name=dvo.apply(lambda o: o.resource_record_name), type=dvo.apply(lambda o: o.resource_record_type),
+            records=[dvo.apply(lambda o: o.resource_record_value)], ttl=300, allow_overwrite=True, opts=child,
         )
         validation = aws.acm.CertificateValidation(
-            f"{name}-cert-validation", certificate_arn=cert.arn, validation_record_fqdns=[record.fqdn], opts=child,
+            f"{name}-cert-validation", certificate_arn=cert.arn, validation_record_fqdns=[record.fqdn], opts=wait,
         )
+        # The domain itself: an A alias to the ALB (no AAAA: the ALB is IPv4-only, an AAAA alias would resolve
+        # to nothing).
         aws.route53.Record(
             f"{name}-alias", zone_id=opts.hosted_zone_id, name=args.domain, type="A",
             aliases=[aws.route53.RecordAliasArgs(name=alb.dns_name, zone_id=alb.zone_id, evaluate_target_health=True)],
             opts=child,
         )
-        validation_records: list[Any] = []
+        manual_records: Any = pulumi.Output.from_input([])
     else:
-        validation = aws.acm.CertificateValidation(f"{name}-cert-validation", certificate_arn=cert.arn, opts=child)
-        validation_records = [{"name": record_name, "type": record_type, "value": record_value}]
+        validation = aws.acm.CertificateValidation(f"{name}-cert-validation", certificate_arn=cert.arn, opts=wait)
+        # What the user creates at their DNS provider: the validation CNAME and the domain pointing at the ALB
+        # (a CNAME, or the provider's ALIAS/ANAME at a zone apex).
+        manual_records = pulumi.Output.all(validation_records, alb.dns_name).apply(
+            lambda v: [*v[0], {"name": args.domain, "type": "CNAME", "value": v[1]}])
 
     # ---- listeners -------------------------------------------------------------------------------------------
     if root is not None:
@@ -314,6 +338,8 @@ def build(name: str, args: TlsIngressArgs, platform: Platform, child: pulumi.Res
             web_acl_arn=acl.arn,
             certificate_arn=cert.arn,
             validation_records=validation_records,
+            dns_records=manual_records,
+            hosted_zone_id=opts.hosted_zone_id,
             log_bucket=logs.bucket.bucket,
         ),
     }
@@ -422,6 +448,49 @@ def _log_policy(bucket_arn: str, account: str, legacy_principal: str | None) -> 
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
+def more_specific(path: str, paths: list[str]) -> list[str]:
+    """The routes nested directly below `path` ("/" is the parent of all): a request under one of them belongs
+    to it, not to `path`. Only the outermost are listed ("/api/auth" covers "/api/auth/x"), shortest first."""
+    prefix = "/" if path == "/" else path + "/"
+    below = [p for p in paths if p != path and p.startswith(prefix)]
+    return sorted(p for p in below if not any(o != p and p.startswith(o + "/") for o in below))
+
+
+def _rate_scope(path: str, paths: list[str]) -> Any:
+    """The scope-down statement of the rate rule of `path`, so that a request is counted by its most specific
+    route only: AND(path EXACTLY or STARTS_WITH "path/"; for each more specific route q: NOT q EXACTLY, NOT
+    STARTS_WITH "q/"). "/" has only the exclusions; "/" alone counts every request (no scope-down). The nesting
+    stays within the two logical levels a rate-based scope-down allows (AND -> OR/NOT -> byte match)."""
+    waf = aws.wafv2
+    stmt = waf.WebAclRuleStatementRateBasedStatementScopeDownStatementArgs
+    byte = waf.WebAclRuleStatementRateBasedStatementScopeDownStatementByteMatchStatementArgs
+    field = waf.WebAclRuleStatementRateBasedStatementScopeDownStatementByteMatchStatementFieldToMatchArgs
+    uri = waf.WebAclRuleStatementRateBasedStatementScopeDownStatementByteMatchStatementFieldToMatchUriPathArgs
+    none = waf.WebAclRuleStatementRateBasedStatementScopeDownStatementByteMatchStatementTextTransformationArgs
+
+    def match(value: str, constraint: str) -> Any:
+        return stmt(byte_match_statement=byte(
+            search_string=value, positional_constraint=constraint, field_to_match=field(uri_path=uri()),
+            text_transformations=[none(priority=0, type="NONE")],
+        ))
+
+    def route(p: str) -> list[Any]:
+        return [match(p, "EXACTLY"), match(p + "/", "STARTS_WITH")]
+
+    parts: list[Any] = []
+    if path != "/":
+        parts.append(stmt(or_statement=waf.WebAclRuleStatementRateBasedStatementScopeDownStatementOrStatementArgs(
+            statements=route(path))))
+    for q in more_specific(path, paths):
+        parts += [stmt(not_statement=waf.WebAclRuleStatementRateBasedStatementScopeDownStatementNotStatementArgs(
+            statement=m)) for m in route(q)]
+    if not parts:
+        return None  # "/" is the only route: it counts every request
+    if len(parts) == 1:
+        return parts[0]
+    return stmt(and_statement=waf.WebAclRuleStatementRateBasedStatementScopeDownStatementAndStatementArgs(statements=parts))
+
+
 def _web_acl(name: str, args: TlsIngressArgs, platform: Platform, routes: list[Route], roles: dict[str, str], block: bool,
              tags: dict[str, str], child: pulumi.ResourceOptions) -> aws.wafv2.WebAcl:
     waf = aws.wafv2
@@ -457,20 +526,7 @@ def _web_acl(name: str, args: TlsIngressArgs, platform: Platform, routes: list[R
     # Rate rules come before the (more expensive) managed groups; one per route so that a tight limit on an
     # expensive agent endpoint does not throttle page loads on "/".
     for offset, route in enumerate(routes, start=1):
-        if route.path == "/":
-            scope = None  # the catch-all route counts every request of the client
-        else:
-            scope = waf.WebAclRuleStatementRateBasedStatementScopeDownStatementArgs(
-                byte_match_statement=waf.WebAclRuleStatementRateBasedStatementScopeDownStatementByteMatchStatementArgs(
-                    search_string=route.path,
-                    positional_constraint="STARTS_WITH",
-                    field_to_match=waf.WebAclRuleStatementRateBasedStatementScopeDownStatementByteMatchStatementFieldToMatchArgs(
-                        uri_path=waf.WebAclRuleStatementRateBasedStatementScopeDownStatementByteMatchStatementFieldToMatchUriPathArgs()),
-                    text_transformations=[
-                        waf.WebAclRuleStatementRateBasedStatementScopeDownStatementByteMatchStatementTextTransformationArgs(
-                            priority=0, type="NONE")],
-                ),
-            )
+        scope = _rate_scope(route.path, [r.path for r in routes])
         action = (waf.WebAclRuleActionArgs(block=waf.WebAclRuleActionBlockArgs(
                       custom_response=waf.WebAclRuleActionBlockCustomResponseArgs(response_code=429)))
                   if block else waf.WebAclRuleActionArgs(count=waf.WebAclRuleActionCountArgs()))

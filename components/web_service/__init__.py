@@ -5,7 +5,7 @@
 | aws | ECS Fargate task definition + service in private subnets, FARGATE/FARGATE_SPOT strategy, circuit breaker with rollback, awslogs (stack KMS key); images from ECR, the Network's pull-through cache (rewritten) or, with `internet_egress`, anywhere; container health check only from `probes.command` (routed services: the target group's check); Service Connect per-request/idle timeouts, deregistration delay and stopTimeout (max 120 s) from `request_timeout_seconds`; created after the services in `calls` and after its IAM policies | `secrets[].valueFrom` Secrets Manager ARNs (stack KMS key); exec role reads exactly those | EFS (stack KMS key) with access points | Application Auto Scaling when `autoscaled` (desiredCount ignored) |
 | gcp | Cloud Run v2 service, own service account, ingress via the load balancer only, Direct VPC egress | Secret Manager env refs | Filestore/NFS mount | Cloud Run min/max instances |
 | azure | Container App in a VNet-integrated managed environment | Key Vault refs via managed identity | Azure Files | Container Apps scale rules |
-| kubernetes | Deployment + ServiceAccount + Service + PodDisruptionBudget (replicas >= 2), restricted securityContext, probes, topology spread, rolling update maxUnavailable 0 | Secret + `secretKeyRef` / mounted secret files | ReadWriteMany PVC | HPA/KEDA when `autoscaled` |
+| kubernetes | Deployment + ServiceAccount + Service + PodDisruptionBudget (replicas >= 2), restricted securityContext, probes, topology spread, rolling update maxUnavailable 0, preStop pause and a grace period covering `request_timeout_seconds` | Secret + `secretKeyRef` / mounted secret files | ReadWriteMany PVC | HPA/KEDA when `autoscaled` |
 """
 
 from __future__ import annotations
@@ -137,6 +137,17 @@ class KubernetesWebServiceOptions:
     """Mount a Kubernetes API token into pods. Default: off (the app does not call the API)."""
     image_pull_secret: str | None = None
     """Name of an existing docker-registry Secret for private images. Default: none."""
+    image_pull_policy: str = "IfNotPresent"
+    """imagePullPolicy of the container: "Always" re-checks the registry on every start (prod profiles).
+    Default: "IfNotPresent"."""
+    prestop_sleep_seconds: int = 10
+    """Pause before SIGTERM on shutdown (a preStop `sleep`), so that endpoints, kube-proxy and the Gateway stop
+    sending new requests to a terminating pod before it stops accepting them. Default: 10 s."""
+
+    def __post_init__(self) -> None:
+        if self.image_pull_policy not in ("Always", "IfNotPresent", "Never"):
+            raise InputError("service.kubernetes.image_pull_policy", self.image_pull_policy, "allowed: Always, IfNotPresent, Never")
+        in_range("service.kubernetes.prestop_sleep_seconds", self.prestop_sleep_seconds, 0, 120, "s")
 
 
 @dataclass(frozen=True, kw_only=True)

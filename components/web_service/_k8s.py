@@ -29,15 +29,18 @@ from .._core import kube as k8s
 
 from .._core import Cloud, InputError, Platform, options_for, stateful_opts
 from .._core.units import format_mib, format_millicores, in_range
-from ..network._k8s import after_network, check_name, labels, meta, namespace_of
+from ..network._k8s import after_network, check_name, gateway_peer, labels, meta, namespace_of
 from . import KubernetesWebServiceOptions, Probe, WebServiceArgs
 
 COMPONENT = "web-service"
 #: The unprivileged user every prodkit app image is expected to run as (any non-root uid works; this one is fixed so
 #: that fsGroup-owned volumes are writable and PSA `restricted` is satisfied).
 APP_UID = 10001
-#: Time a pod gets between SIGTERM and SIGKILL: long enough to finish in-flight LLM calls and streamed responses.
+#: Least time a pod gets between the start of its shutdown and SIGKILL; a service whose requests may last longer
+#: (``request_timeout_seconds``: 600 s agent calls, SSE streams) gets that plus the preStop pause (see grace_seconds).
 TERMINATION_GRACE_SECONDS = 60
+#: Headroom after the longest request for the app to close connections and flush logs.
+SHUTDOWN_HEADROOM_SECONDS = 5
 #: Old ReplicaSets kept for `kubectl rollout undo`.
 REVISION_HISTORY = 5
 #: Private and link-local ranges never reachable through the "internet egress" rule (cluster, VPC, metadata API).
@@ -104,6 +107,12 @@ def selector_of(platform: Platform, name: str) -> dict[str, str]:
 
 def tcp(port: int | str) -> dict:
     return {"protocol": "TCP", "port": port}
+
+
+def grace_seconds(request_timeout_seconds: int, prestop_sleep_seconds: int) -> int:
+    """terminationGracePeriodSeconds: the preStop pause (counted inside the grace period) plus the longest request
+    the service must finish, plus headroom; at least TERMINATION_GRACE_SECONDS."""
+    return max(TERMINATION_GRACE_SECONDS, prestop_sleep_seconds + request_timeout_seconds + SHUTDOWN_HEADROOM_SECONDS)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -228,6 +237,20 @@ def build(name: str, args: WebServiceArgs, platform: Platform, child: pulumi.Res
         })
         mounts.append({"name": role, "mount_path": directory, "read_only": True})
 
+    # Files a linked store hands its clients (Redis: the CA certificate of its TLS), each projected alone from
+    # the store's Secret, its path in an environment variable.
+    for link in links:
+        for f in getattr(link.peer, "files", None) or ():
+            role = f"link-{link.name}-{_slug(f['key'], 20)}"
+            volumes.append({"name": role, "secret": {"secret_name": f["secret"], "default_mode": 0o444,
+                                                      "items": [{"key": f["key"], "path": f["key"]}]}})
+            mounts.append({"name": role, "mount_path": f["dir"], "read_only": True})
+            if f.get("env"):
+                if f["env"] in seen:
+                    raise InputError(f"links.{link.name}", f["env"], f"{f['env']} is already set in env/secrets; remove it there, the link provides it")
+                seen.add(f["env"])
+                env.append({"name": f["env"], "value": f"{f['dir']}/{f['key']}"})
+
     # --- shared volumes ---------------------------------------------------------------------------------------
     pvcs: dict[str, str] = {}
     for vol in args.volumes:
@@ -248,6 +271,13 @@ def build(name: str, args: WebServiceArgs, platform: Platform, child: pulumi.Res
         volumes.append({"name": f"vol-{vol.name}", "persistent_volume_claim": {"claim_name": pvc_name}})
         mounts.append({"name": f"vol-{vol.name}", "mount_path": vol.mount_path})
 
+    if pvcs:
+        # Velero's file-system backup (BackupSchedule) copies every pod volume it is not told to skip: only the
+        # shared volumes hold data; scratch space and mounted secrets stay out of the backup bucket.
+        annotations["backup.velero.io/backup-volumes-excludes"] = ",".join(
+            v["name"] for v in volumes if "persistent_volume_claim" not in v
+        )
+
     # --- service account --------------------------------------------------------------------------------------
     k8s.core.v1.ServiceAccount(
         f"{name}-sa",
@@ -267,7 +297,7 @@ def build(name: str, args: WebServiceArgs, platform: Platform, child: pulumi.Res
     container: dict[str, Any] = {
         "name": name,
         "image": args.image,
-        "image_pull_policy": "IfNotPresent",
+        "image_pull_policy": opts.image_pull_policy,
         "ports": ports,
         "env": env,
         "env_from": env_from,
@@ -282,6 +312,11 @@ def build(name: str, args: WebServiceArgs, platform: Platform, child: pulumi.Res
     }
     if args.probes.startup is not None:
         container["startup_probe"] = _probe(args.probes.startup)
+    if opts.prestop_sleep_seconds:
+        # Endpoint removal propagates to kube-proxy and the Gateway asynchronously: keep serving (and accepting)
+        # for a moment after the pod is marked terminating, then SIGTERM starts the app's graceful shutdown. The
+        # native sleep action (GA in Kubernetes 1.34) needs no `sleep` binary in the image.
+        container["lifecycle"] = {"pre_stop": {"sleep": {"seconds": opts.prestop_sleep_seconds}}}
 
     pod_labels = {**lbls, **{link.peer.client_label[0]: link.peer.client_label[1] for link in links}}
     pod_spec: dict[str, Any] = {
@@ -291,7 +326,7 @@ def build(name: str, args: WebServiceArgs, platform: Platform, child: pulumi.Res
         # own variables; DNS is the way to find services.
         "enable_service_links": False,
         "security_context": pod_security_context(APP_UID),
-        "termination_grace_period_seconds": TERMINATION_GRACE_SECONDS,
+        "termination_grace_period_seconds": grace_seconds(args.request_timeout_seconds, opts.prestop_sleep_seconds),
         "topology_spread_constraints": spread(selector, per_revision=True),
         "containers": [container],
         "volumes": volumes,
@@ -356,10 +391,8 @@ def build(name: str, args: WebServiceArgs, platform: Platform, child: pulumi.Res
         {"from": [{"pod_selector": {}}], "ports": [tcp(args.port)]},
     ]
     if args.public:
-        ingress.append({
-            "from": [{"namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": net.ingress_namespace}}}],
-            "ports": [tcp(args.port)],
-        })
+        # The Gateway's data-plane (Envoy) pods only, not every pod of the controller's namespace.
+        ingress.append({"from": [gateway_peer(net.ingress_namespace)], "ports": [tcp(args.port)]})
     if metrics_port is not None:
         ingress.append({
             "from": [{"namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": net.monitoring_namespace}}}],

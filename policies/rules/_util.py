@@ -140,10 +140,35 @@ K8S_HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 CNPG_CLUSTER = "kubernetes:postgresql.cnpg.io/v1:Cluster"
 CNPG_POOLER = "kubernetes:postgresql.cnpg.io/v1:Pooler"
 CNPG_SCHEDULED_BACKUP = "kubernetes:postgresql.cnpg.io/v1:ScheduledBackup"
+BARMAN_OBJECT_STORE = "kubernetes:barmancloud.cnpg.io/v1:ObjectStore"
 KEDA_SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject"
 PROM_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 CERT_MANAGER_CERTIFICATE = "kubernetes:cert-manager.io/v1:Certificate"
+GW_GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
+GW_HTTPROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
+EG_BACKEND_TRAFFIC = "kubernetes:gateway.envoyproxy.io/v1alpha1:BackendTrafficPolicy"
+EG_CLIENT_TRAFFIC = "kubernetes:gateway.envoyproxy.io/v1alpha1:ClientTrafficPolicy"
+EG_SECURITY = "kubernetes:gateway.envoyproxy.io/v1alpha1:SecurityPolicy"
+
+
+def is_redirect_rule(rule: Any) -> bool:
+    """An HTTPRoute rule that only redirects to https (no backend)."""
+    filters = [f for f in items(get(rule, "filters")) if isinstance(f, Mapping)]
+    return (bool(filters) and not items(get(rule, "backendRefs"))
+            and all(f.get("type") == "RequestRedirect" and get(f, "requestRedirect", "scheme") == "https" for f in filters))
+
+
+def serving_rules(route_props: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The rules of an HTTPRoute that forward to backends (not https redirects)."""
+    return [r for r in items(get(route_props, "spec", "rules")) if isinstance(r, Mapping) and not is_redirect_rule(r)]
+
+
+def targets(policy_props: Mapping[str, Any], kind: str, name: Any) -> bool:
+    """Whether an Envoy Gateway policy (targetRef/targetRefs) targets the object `kind`/`name` of its namespace."""
+    spec = mapping(get(policy_props, "spec"))
+    refs = [spec.get("targetRef")] + list(items(spec.get("targetRefs")))
+    return any(isinstance(r, Mapping) and r.get("kind") == kind and r.get("name") == name for r in refs)
 
 #: Workloads whose pod template the container rules inspect.
 POD_WORKLOADS = (K8S_DEPLOYMENT, K8S_STATEFULSET, K8S_DAEMONSET, K8S_CRONJOB, K8S_JOB, K8S_POD)

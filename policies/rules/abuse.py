@@ -1,38 +1,60 @@
-"""Abuse: rate limiting on every public route (ingress-nginx annotations; a WAF rate-based rule on every ALB)."""
+"""Abuse: rate limiting on every public route (Envoy Gateway per-client-IP limits on Kubernetes; a WAF rate-based rule
+on every ALB)."""
 
 from __future__ import annotations
 
 from typing import Any, Mapping
 
 from ._util import (
-    K8S_INGRESS, LB, WAF_ACL, WAF_ASSOCIATION, as_int, get, items, mapping, of_type, parse_json, refers_to,
-    same_component, unknown,
+    EG_BACKEND_TRAFFIC, GW_HTTPROUTE, LB, WAF_ACL, WAF_ASSOCIATION, as_int, get, items, mapping, namespace_of, of_type,
+    parse_json, refers_to, same_component, serving_rules, targets, unknown,
 )
 from .registry import rule
 
-NGINX = "nginx.ingress.kubernetes.io"
 _CHECKLIST = "Rate limiting configured on Nginx/Ingress; Enable rate limiting on API endpoints; WAF and DDoS protection"
+
+
+def _per_client_limit(policy_props: Mapping[str, Any]) -> str | None:
+    """None when an Envoy Gateway BackendTrafficPolicy limits each client IP; else what is wrong."""
+    rate = mapping(get(policy_props, "spec", "rateLimit"))
+    if not rate:
+        return "sets no rateLimit"
+    rules = [r for kind in ("local", "global") for r in items(get(rate, kind, "rules")) if isinstance(r, Mapping)]
+    limited = [r for r in rules if (as_int(get(r, "limit", "requests")) or 0) > 0 and not get(r, "shadowMode")]
+    if not limited:
+        return "has no rate-limit rule with a positive limit (shadow-mode rules only count)"
+    per_ip = [r for r in limited if any(get(sel, "sourceCIDR", "type") == "Distinct" for sel in items(r.get("clientSelectors")))]
+    if not per_ip:
+        return "limits all clients together (no sourceCIDR Distinct selector): one abusive client exhausts everyone's allowance"
+    return None
 
 
 @rule(
     "ingress-rate-limit",
-    description="Rate-limit every Ingress per client (ingress-nginx limit-rpm or limit-rps).",
+    description="Rate-limit every routed path per client IP (an Envoy Gateway BackendTrafficPolicy on each HTTPRoute or its Gateway).",
     severity="high",
     checklist=_CHECKLIST,
     seeds=("000", "003", "004"),
-    types=(K8S_INGRESS,),
+    types=(GW_HTTPROUTE, EG_BACKEND_TRAFFIC),
+    scope="stack",
 )
-def ingress_rate_limit(resource_type: str, props: Mapping[str, Any], options: Mapping[str, Any]) -> list[str]:
-    ann = mapping(get(props, "metadata", "annotations"))
-    limits = [ann.get(f"{NGINX}/limit-rpm"), ann.get(f"{NGINX}/limit-rps")]
-    if any(unknown(v) for v in limits):
-        return []
-    if any((as_int(v) or 0) > 0 for v in limits):
-        return []
-    hint = ""
-    if f"{NGINX}/rate-limit" in ann:
-        hint = f" ({NGINX}/rate-limit, used by the seed guides, is not an ingress-nginx annotation and does nothing)"
-    return [f"no {NGINX}/limit-rpm or limit-rps annotation: the route is not rate-limited{hint}"]
+def ingress_rate_limit(resources: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    out = []
+    policies = [mapping(p.get("inputs")) for p in of_type(resources, EG_BACKEND_TRAFFIC)]
+    for route in of_type(resources, GW_HTTPROUTE):
+        props = mapping(route.get("inputs"))
+        if not serving_rules(props):
+            continue  # an https redirect serves nothing to limit
+        ns, name = namespace_of(props), get(props, "metadata", "name")
+        gateways = [get(ref, "name") for ref in items(get(props, "spec", "parentRefs")) if (get(ref, "namespace") or ns) == ns]
+        mine = [p for p in policies if namespace_of(p) == ns and (targets(p, "HTTPRoute", name) or any(targets(p, "Gateway", g) for g in gateways))]
+        if not mine:
+            out.append((route["urn"], f"HTTPRoute {name!r} is not rate-limited: no BackendTrafficPolicy targets it or its Gateway"))
+            continue
+        problems = [_per_client_limit(p) for p in mine]
+        if all(problems):
+            out.append((route["urn"], f"the BackendTrafficPolicy of HTTPRoute {name!r} {problems[0]}"))
+    return out
 
 
 def _rate_rules(acl: Mapping[str, Any]) -> list[Mapping[str, Any]]:

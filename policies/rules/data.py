@@ -7,7 +7,7 @@ import re
 from typing import Any, Mapping
 
 from ._util import (
-    BACKUP_PLAN, BACKUP_SELECTION, BACKUP_VAULT, CNPG_CLUSTER, CNPG_SCHEDULED_BACKUP, EFS, EFS_BACKUP_POLICY,
+    BACKUP_PLAN, BARMAN_OBJECT_STORE, BACKUP_SELECTION, BACKUP_VAULT, CNPG_CLUSTER, CNPG_SCHEDULED_BACKUP, EFS, EFS_BACKUP_POLICY,
     ECS_SERVICE, APPAUTOSCALING_TARGET, K8S_DEPLOYMENT, K8S_HPA, K8S_PVC, K8S_STATEFULSET, KEDA_SCALED_OBJECT, LB,
     RDS_INSTANCE, REDIS_GROUP, S3_BUCKETS, S3_PAB, S3_SSE, as_int, get, items, k8s_name, mapping, namespace_of,
     of_type, refers_to, same_component, unknown, violated_true,
@@ -122,7 +122,7 @@ def _bounds(days: int | None, what: str) -> list[str]:
     severity="high",
     checklist=_BACKUP_CHECKLIST,
     seeds=("000", "001", "003", "004"),
-    types=(RDS_INSTANCE, CNPG_CLUSTER, BACKUP_PLAN),
+    types=(RDS_INSTANCE, CNPG_CLUSTER, BARMAN_OBJECT_STORE, BACKUP_PLAN),
 )
 def backup_retention(resource_type: str, props: Mapping[str, Any], options: Mapping[str, Any]) -> list[str]:
     if resource_type == RDS_INSTANCE:
@@ -138,6 +138,14 @@ def backup_retention(resource_type: str, props: Mapping[str, Any], options: Mapp
             return ["spec.backup.retentionPolicy is not set: base backups and WAL are kept forever or never pruned"] if get(props, "spec", "backup") else []
         days = _days(policy)
         return [f"spec.backup.retentionPolicy {policy!r} is not '<n>d|w|m'"] if days is None else _bounds(days, "spec.backup.retentionPolicy")
+    if resource_type == BARMAN_OBJECT_STORE:  # the Barman Cloud plugin's recovery window
+        policy = get(props, "spec", "retentionPolicy")
+        if unknown(policy):
+            return []
+        if not policy:
+            return ["spec.retentionPolicy is not set: base backups and WAL are never pruned"]
+        days = _days(policy)
+        return [f"spec.retentionPolicy {policy!r} is not '<n>d|w|m'"] if days is None else _bounds(days, "spec.retentionPolicy")
     out = []
     for r in items(props.get("rules")):
         after = as_int(get(r, "lifecycle", "deleteAfter"))
@@ -160,7 +168,7 @@ def point_in_time_recovery(resource_type: str, props: Mapping[str, Any], options
         return ["backupRetentionPeriod is 0: automated backups and point-in-time recovery are off"] if days == 0 else []
     store = get(props, "spec", "backup", "barmanObjectStore")
     if store is None and get(props, "spec", "backup", "volumeSnapshot") is None and not get(props, "spec", "plugins"):
-        return ["spec.backup.barmanObjectStore is not set: no WAL archiving, so no point-in-time recovery"]
+        return ["no WAL archiver (spec.plugins with the Barman Cloud plugin): no point-in-time recovery"]
     return []
 
 

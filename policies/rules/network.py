@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ._util import (
-    CNPG_CLUSTER, ECS_TASK, K8S_CONFIGMAP, K8S_INGRESS, K8S_NAMESPACE, K8S_NETPOL, LB_LISTENER, POD_WORKLOADS,
+    CNPG_CLUSTER, ECS_TASK, EG_SECURITY, K8S_CONFIGMAP, K8S_NAMESPACE, K8S_NETPOL, LB_LISTENER, POD_WORKLOADS,
     SERVING_WORKLOADS, container_definitions, containers, empty_selector, get, items, k8s_name, mapping,
     namespace_of, of_type, pod_spec, pod_template, selector_matches, unknown,
 )
 from .registry import rule
 
-NGINX = "nginx.ingress.kubernetes.io"
 
 
 def _default_deny(np: Mapping[str, Any]) -> bool:
@@ -84,17 +83,22 @@ def _wildcard_origin(value: Any) -> bool:
     severity="high",
     checklist="CORS properly configured for production domain; Configure CORS for production domain only",
     seeds=("000", "003", "004"),
-    types=(K8S_INGRESS, LB_LISTENER, K8S_CONFIGMAP, ECS_TASK, *POD_WORKLOADS),
+    types=(EG_SECURITY, LB_LISTENER, K8S_CONFIGMAP, ECS_TASK, *POD_WORKLOADS),
 )
 def cors_not_wildcard(resource_type: str, props: Mapping[str, Any], options: Mapping[str, Any]) -> list[str]:
-    if resource_type == K8S_INGRESS:
-        ann = mapping(get(props, "metadata", "annotations"))
-        if str(ann.get(f"{NGINX}/enable-cors", "")).lower() != "true":
+    if resource_type == EG_SECURITY:
+        cors = get(props, "spec", "cors")
+        if not isinstance(cors, Mapping):
             return []
-        origin = ann.get(f"{NGINX}/cors-allow-origin")
-        if origin is None:
-            return [f"enable-cors without {NGINX}/cors-allow-origin: ingress-nginx then allows every origin (*)"]
-        return [f"cors-allow-origin is {origin!r}: list the production origins"] if _wildcard_origin(origin) else []
+        out = []
+        for origin in items(cors.get("allowOrigins")):
+            if unknown(origin):
+                continue
+            if not isinstance(origin, str) or "*" in origin:
+                out.append(f"cors.allowOrigins has {origin!r}: list the exact production origins")
+            elif "," in origin:
+                out.append(f"cors.allowOrigins entry {origin!r} joins several origins in one string, which matches no Origin header: one origin per entry")
+        return out
     if resource_type == LB_LISTENER:
         origin = props.get("routingHttpResponseAccessControlAllowOriginHeaderValue")
         return [f"Access-Control-Allow-Origin header value is {origin!r}"] if _wildcard_origin(origin) else []

@@ -1,5 +1,6 @@
-"""TLS: HTTPS-only entry points, TLS 1.2+ policies, certificates, HSTS and security headers, TLS to Postgres and
-Redis, and ``sslmode=require`` in every database URL prodkit builds."""
+"""TLS: HTTPS-only entry points (Gateway API Gateways and HTTPRoutes, ALB listeners), TLS 1.2+ policies,
+certificates, HSTS and security headers, explicit route timeouts, TLS to Postgres and Redis, and
+``sslmode=require`` in every database URL prodkit builds."""
 
 from __future__ import annotations
 
@@ -8,51 +9,113 @@ from typing import Any, Mapping
 from urllib.parse import parse_qs, urlparse
 
 from ._util import (
-    CERT_MANAGER_CERTIFICATE, CNPG_CLUSTER, CNPG_POOLER, K8S_CONFIGMAP, K8S_INGRESS, K8S_SECRET, LB_LISTENER,
-    RDS_INSTANCE, RDS_PARAMETER_GROUP, RDS_PROXY, REDACTED, REDIS_GROUP, SM_VERSION, get, items, mapping,
-    namespace_of, of_type, parse_json, refers_to, secret_data_values, unknown, violated_true, walk,
+    CERT_MANAGER_CERTIFICATE, CNPG_CLUSTER, CNPG_POOLER, EG_CLIENT_TRAFFIC, GW_GATEWAY, GW_HTTPROUTE, K8S_CONFIGMAP,
+    K8S_SECRET, LB_LISTENER, RDS_INSTANCE, RDS_PARAMETER_GROUP, RDS_PROXY, REDACTED, REDIS_GROUP, SM_VERSION, as_int,
+    get, items, mapping, namespace_of, of_type, parse_json, refers_to, secret_data_values, serving_rules, unknown,
+    violated_true, walk,
 )
 from .registry import rule
 
-NGINX = "nginx.ingress.kubernetes.io"
-
 #: ELB security policies that offer only TLS 1.2 and 1.3 (AWS names them after their lowest version).
-_TLS12_POLICY = re.compile(r"^ELBSecurityPolicy-(TLS13-1-[23]|TLS-1-2|FS-1-2)")
+_TLS12_POLICY = re.compile(r"^ELBSecurityPolicy-(TLS13-1-[23]|TLS-1-2|FS-1-2)(-|$)")
 #: Minimum HSTS max-age accepted: 180 days (the seeds use one year; browsers' preload list asks for one year).
 HSTS_MIN_AGE = 15552000
+#: Listener type tokens: `aws.lb` and its `aws.alb` alias (same resource, another token).
+LB_LISTENERS = (LB_LISTENER, "aws:alb/listener:Listener")
+#: Redirect codes that keep the method and tell browsers the move is permanent.
+_PERMANENT = (301, 308)
 
 
 def _annotations(props: Mapping[str, Any]) -> Mapping[str, Any]:
     return mapping(get(props, "metadata", "annotations"))
 
 
+def _listeners(gateway_props: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [l for l in items(get(gateway_props, "spec", "listeners")) if isinstance(l, Mapping)]
+
+
 @rule(
     "ingress-https-only",
-    description="Serve every Ingress host over TLS and redirect plain HTTP to HTTPS.",
+    description="Terminate TLS on every Gateway: an HTTPS listener for a named host, each with a certificate.",
     severity="high",
     checklist="SSL/TLS enabled with valid certificates; Enable HTTPS/TLS for all endpoints",
     seeds=("000", "001", "003", "004"),
-    types=(K8S_INGRESS,),
+    types=(GW_GATEWAY,),
 )
 def ingress_https_only(resource_type: str, props: Mapping[str, Any], options: Mapping[str, Any]) -> list[str]:
     out = []
-    tls = [t for t in items(get(props, "spec", "tls")) if isinstance(t, Mapping)]
-    covered = {h for t in tls for h in items(t.get("hosts"))}
-    hosts = [get(r, "host") for r in items(get(props, "spec", "rules"))]
-    if not tls:
-        out.append("the Ingress has no spec.tls section: its hosts are served over plain HTTP")
-    else:
-        for host in hosts:
-            if isinstance(host, str) and not unknown(host) and host not in covered:
-                out.append(f"host {host!r} is not listed in spec.tls hosts: it is served without its certificate")
-        if any(h is None for h in hosts):
-            out.append("a rule without a host catches every name, which no certificate covers; set rules[].host")
-    ann = _annotations(props)
-    redirect = ann.get(f"{NGINX}/ssl-redirect", ann.get(f"{NGINX}/force-ssl-redirect"))
-    if str(redirect).lower() == "false" or str(ann.get(f"{NGINX}/force-ssl-redirect", "")).lower() == "false":
-        out.append(f"HTTP is not redirected: set {NGINX}/ssl-redirect and force-ssl-redirect to \"true\"")
-    elif redirect is None:
-        out.append(f"no HTTP->HTTPS redirect annotation: set {NGINX}/ssl-redirect: \"true\" (and force-ssl-redirect behind a cloud load balancer)")
+    listeners = _listeners(props)
+    https = [l for l in listeners if str(l.get("protocol", "")).upper() == "HTTPS"]
+    if not https and not any(unknown(l.get("protocol")) for l in listeners):
+        out.append("the Gateway has no HTTPS listener: its routes are served over plain HTTP")
+    for l in https:
+        name = l.get("name")
+        tls = mapping(l.get("tls"))
+        if str(tls.get("mode", "Terminate")) != "Terminate" or not items(tls.get("certificateRefs")):
+            out.append(f"HTTPS listener {name!r} terminates no TLS with a certificate: set tls.mode Terminate and tls.certificateRefs")
+        if l.get("hostname") is None:
+            out.append(f"HTTPS listener {name!r} has no hostname: it catches every name, which its certificate does not cover")
+    return out
+
+
+def _attachments(route: Mapping[str, Any], gateways: dict[tuple[Any, Any], Mapping[str, Any]]) -> list[tuple[Mapping[str, Any] | None, Any]]:
+    """(gateway props or None when outside the stack, sectionName) for each parentRef of a route."""
+    props = mapping(route.get("inputs"))
+    ns = namespace_of(props)
+    out = []
+    for ref in items(get(props, "spec", "parentRefs")):
+        if not isinstance(ref, Mapping) or ref.get("kind", "Gateway") != "Gateway":
+            continue
+        key = (ref.get("namespace") or ns, ref.get("name"))
+        out.append((gateways.get(key), ref.get("sectionName")))
+    return out
+
+
+def _gateways(resources: list[dict[str, Any]]) -> dict[tuple[Any, Any], Mapping[str, Any]]:
+    return {(namespace_of(mapping(g.get("inputs"))), get(g, "inputs", "metadata", "name")): mapping(g.get("inputs"))
+            for g in of_type(resources, GW_GATEWAY)}
+
+
+@rule(
+    "gateway-http-redirect-only",
+    description="Use a Gateway's plain-HTTP listeners only to redirect to HTTPS (301): no route serves content over HTTP.",
+    severity="high",
+    checklist="Enable HTTPS/TLS for all endpoints (HTTP only as a redirect)",
+    seeds=("000", "003"),
+    types=(GW_GATEWAY, GW_HTTPROUTE),
+    scope="stack",
+)
+def gateway_http_redirect_only(resources: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    out = []
+    gateways = _gateways(resources)
+    redirected: set[tuple[Any, Any, Any]] = set()
+    for route in of_type(resources, GW_HTTPROUTE):
+        props = mapping(route.get("inputs"))
+        rules = [r for r in items(get(props, "spec", "rules")) if isinstance(r, Mapping)]
+        serving = serving_rules(props)
+        for gateway, section in _attachments(route, gateways):
+            if gateway is None:
+                plain = [] if section is not None else ["(any)"]
+            else:
+                http = [l.get("name") for l in _listeners(gateway) if str(l.get("protocol", "")).upper() == "HTTP"]
+                plain = [n for n in http if section is None or n == section]
+            if not plain:
+                continue
+            if serving:
+                where = "every listener (no sectionName), plain HTTP included" if section is None else f"plain-HTTP listener {section!r}"
+                out.append((route["urn"], f"HTTPRoute {get(props, 'metadata', 'name')!r} serves backends on {where}: attach it to the HTTPS listener by sectionName; an HTTP listener's only route redirects to https"))
+                continue
+            codes = [get(f, "requestRedirect", "statusCode", default=302) for r in rules for f in items(r.get("filters"))]
+            if any(not unknown(c) and as_int(c) not in _PERMANENT for c in codes):
+                out.append((route["urn"], f"the HTTPS redirect uses status {codes}: use 301 (permanent), as browsers and crawlers then switch for good"))
+            if gateway is not None:
+                for n in plain:
+                    redirected.add((namespace_of(gateway), get(gateway, "metadata", "name"), n))
+    for g in of_type(resources, GW_GATEWAY):
+        props = mapping(g.get("inputs"))
+        for l in _listeners(props):
+            if str(l.get("protocol", "")).upper() == "HTTP" and (namespace_of(props), get(props, "metadata", "name"), l.get("name")) not in redirected:
+                out.append((g["urn"], f"plain-HTTP listener {l.get('name')!r} has no route redirecting to https: visitors typing http:// get 404 instead of the site"))
     return out
 
 
@@ -62,7 +125,7 @@ def ingress_https_only(resource_type: str, props: Mapping[str, Any], options: Ma
     severity="high",
     checklist="Enable HTTPS/TLS for all endpoints (HTTP only as a redirect)",
     seeds=("000", "003"),
-    types=(LB_LISTENER,),
+    types=LB_LISTENERS,
 )
 def lb_http_redirect_only(resource_type: str, props: Mapping[str, Any], options: Mapping[str, Any]) -> list[str]:
     if str(props.get("protocol", "")).upper() != "HTTP":
@@ -81,7 +144,7 @@ def lb_http_redirect_only(resource_type: str, props: Mapping[str, Any], options:
     severity="high",
     checklist="SSL/TLS enabled with valid certificates (TLS 1.2+, as the seeds' ssl_protocols TLSv1.2 TLSv1.3)",
     seeds=("000", "004"),
-    types=(LB_LISTENER,),
+    types=LB_LISTENERS,
 )
 def lb_tls_policy(resource_type: str, props: Mapping[str, Any], options: Mapping[str, Any]) -> list[str]:
     if str(props.get("protocol", "")).upper() not in ("HTTPS", "TLS"):
@@ -99,33 +162,48 @@ def lb_tls_policy(resource_type: str, props: Mapping[str, Any], options: Mapping
 
 
 @rule(
+    "gateway-tls-policy",
+    description="Never let a Gateway accept TLS below 1.2 (Envoy Gateway ClientTrafficPolicy tls.minVersion).",
+    severity="high",
+    checklist="SSL/TLS enabled with valid certificates (TLS 1.2+, as the seeds' ssl_protocols TLSv1.2 TLSv1.3)",
+    seeds=("000", "004"),
+    types=(EG_CLIENT_TRAFFIC,),
+)
+def gateway_tls_policy(resource_type: str, props: Mapping[str, Any], options: Mapping[str, Any]) -> list[str]:
+    version = get(props, "spec", "tls", "minVersion")
+    if version is None or unknown(version) or str(version) in ("1.2", "1.3"):
+        return []  # unset: Envoy Gateway's default minimum is TLS 1.2
+    return [f"tls.minVersion is {version!r}: clients may negotiate TLS below 1.2; set \"1.2\" (or \"1.3\")"]
+
+
+@rule(
     "tls-certificate",
     description="Issue every TLS certificate automatically (cert-manager or ACM DNS validation) so it renews.",
     severity="medium",
     checklist="SSL certificates installed and auto-renewing",
     seeds=("000", "001", "003", "004"),
-    types=(K8S_INGRESS, CERT_MANAGER_CERTIFICATE, "aws:acm/certificate:Certificate"),
+    types=(GW_GATEWAY, CERT_MANAGER_CERTIFICATE, "aws:acm/certificate:Certificate"),
     scope="stack",
 )
 def tls_certificate(resources: list[dict[str, Any]]) -> list[tuple[str, str]]:
     out = []
-    ingresses = of_type(resources, K8S_INGRESS)
-    issued_secrets = set()
-    for ing in ingresses:
-        ann = _annotations(mapping(ing.get("inputs")))
-        if ann.get("cert-manager.io/cluster-issuer") or ann.get("cert-manager.io/issuer"):
-            for t in items(get(ing, "inputs", "spec", "tls")):
-                issued_secrets.add((namespace_of(mapping(ing.get("inputs"))), get(t, "secretName")))
-    for cert in of_type(resources, CERT_MANAGER_CERTIFICATE):
-        issued_secrets.add((namespace_of(mapping(cert.get("inputs"))), get(cert, "inputs", "spec", "secretName")))
-    for ing in ingresses:
-        ns = namespace_of(mapping(ing.get("inputs")))
-        for t in items(get(ing, "inputs", "spec", "tls")):
-            secret = get(t, "secretName")
-            if not secret:
-                out.append((ing["urn"], "spec.tls entry has no secretName: nginx serves its self-signed fallback certificate"))
-            elif not unknown(secret) and (ns, secret) not in issued_secrets:
-                out.append((ing["urn"], f"TLS secret {secret!r} is not issued by cert-manager (no Ingress with a cert-manager.io/cluster-issuer annotation or Certificate writes it): it will not renew"))
+    issued = {(namespace_of(mapping(c.get("inputs"))), get(c, "inputs", "spec", "secretName")) for c in of_type(resources, CERT_MANAGER_CERTIFICATE)}
+    for gw in of_type(resources, GW_GATEWAY):
+        props = mapping(gw.get("inputs"))
+        ns = namespace_of(props)
+        ann = _annotations(props)
+        shim = bool(ann.get("cert-manager.io/cluster-issuer") or ann.get("cert-manager.io/issuer"))
+        for l in _listeners(props):
+            if str(l.get("protocol", "")).upper() != "HTTPS":
+                continue
+            for ref in items(get(l, "tls", "certificateRefs")):
+                secret = get(ref, "name")
+                if unknown(secret) or (ns, secret) in issued:
+                    continue
+                if shim and l.get("hostname"):
+                    continue  # cert-manager's gateway-shim issues a Certificate per annotated listener with a hostname
+                why = "no hostname, so cert-manager's gateway-shim skips it" if shim else "no cert-manager.io/cluster-issuer annotation on the Gateway or Certificate writes it"
+                out.append((gw["urn"], f"listener {l.get('name')!r} serves Secret {secret!r}, which nothing renews ({why})"))
     for cert in of_type(resources, "aws:acm/certificate:Certificate"):
         props = mapping(cert.get("inputs"))
         if props.get("privateKey") or props.get("certificateBody"):
@@ -146,43 +224,43 @@ def _hsts_problem(value: Any) -> str | None:
     return None
 
 
+def _response_headers(rule_props: Mapping[str, Any]) -> dict[str, Any]:
+    """Response headers a route rule sets or adds with standard ResponseHeaderModifier filters (names lowercased)."""
+    found: dict[str, Any] = {}
+    for f in items(rule_props.get("filters")):
+        if get(f, "type") != "ResponseHeaderModifier":
+            continue
+        for key in ("set", "add"):
+            for h in items(get(f, "responseHeaderModifier", key)):
+                if isinstance(get(h, "name"), str):
+                    found[get(h, "name").lower()] = get(h, "value")
+    return found
+
+
 @rule(
     "hsts-and-security-headers",
     description="Send HSTS (max-age >= 180 days), X-Content-Type-Options nosniff and X-Frame-Options on every HTTPS entry point.",
     severity="medium",
     checklist="Security headers added to Nginx (HSTS, X-Frame-Options, X-Content-Type-Options)",
     seeds=("000", "004"),
-    types=(K8S_INGRESS, K8S_CONFIGMAP, LB_LISTENER),
+    types=(GW_HTTPROUTE, *LB_LISTENERS),
     scope="stack",
 )
 def hsts_and_security_headers(resources: list[dict[str, Any]]) -> list[tuple[str, str]]:
     out = []
-    config_maps = {}
-    for cm in of_type(resources, K8S_CONFIGMAP):
-        props = mapping(cm.get("inputs"))
-        config_maps[(namespace_of(props), get(props, "metadata", "name"))] = mapping(props.get("data"))
-    for ing in of_type(resources, K8S_INGRESS):
-        props = mapping(ing.get("inputs"))
-        if not items(get(props, "spec", "tls")):
-            continue  # ingress-https-only reports it
-        ref = _annotations(props).get(f"{NGINX}/custom-headers")
-        if unknown(ref):
-            continue
-        if not ref:
-            out.append((ing["urn"], f"no {NGINX}/custom-headers annotation: responses carry no HSTS or security headers"))
-            continue
-        ns, _, name = str(ref).rpartition("/")
-        data = config_maps.get((ns or namespace_of(props), name))
-        if data is None:
-            out.append((ing["urn"], f"custom-headers ConfigMap {ref!r} is not part of the stack"))
-            continue
-        problems = [p for p in (_hsts_problem(data.get("Strict-Transport-Security")),) if p]
-        if str(data.get("X-Content-Type-Options", "")).lower() != "nosniff":
-            problems.append("no X-Content-Type-Options: nosniff")
-        if str(data.get("X-Frame-Options", "")).upper() not in ("DENY", "SAMEORIGIN") and "frame-ancestors" not in str(data.get("Content-Security-Policy", "")):
-            problems.append("no X-Frame-Options (DENY or SAMEORIGIN)")
-        out += [(ing["urn"], f"headers ConfigMap {ref}: {p}") for p in problems]
-    for lst in of_type(resources, LB_LISTENER):
+    for route in of_type(resources, GW_HTTPROUTE):
+        props = mapping(route.get("inputs"))
+        for index, r in enumerate(serving_rules(props)):
+            headers = _response_headers(r)
+            problems = [p for p in (_hsts_problem(headers.get("strict-transport-security")),) if p]
+            xcto = headers.get("x-content-type-options")
+            if not unknown(xcto) and str(xcto or "").lower() != "nosniff":
+                problems.append("no X-Content-Type-Options: nosniff")
+            xfo = headers.get("x-frame-options")
+            if not unknown(xfo) and str(xfo or "").upper() not in ("DENY", "SAMEORIGIN") and "frame-ancestors" not in str(headers.get("content-security-policy", "")):
+                problems.append("no X-Frame-Options (DENY or SAMEORIGIN)")
+            out += [(route["urn"], f"rule {index} (ResponseHeaderModifier filter): {p}") for p in problems]
+    for lst in of_type(resources, *LB_LISTENERS):
         props = mapping(lst.get("inputs"))
         if str(props.get("protocol", "")).upper() != "HTTPS":
             continue
@@ -194,6 +272,23 @@ def hsts_and_security_headers(resources: list[dict[str, Any]]) -> list[tuple[str
         if not unknown(xfo) and str(xfo).upper() not in ("DENY", "SAMEORIGIN"):
             problems.append("routingHttpResponseXFrameOptionsHeaderValue is not DENY or SAMEORIGIN")
         out += [(lst["urn"], f"HTTPS listener: {p}") for p in problems]
+    return out
+
+
+@rule(
+    "route-timeouts",
+    description="Give every HTTPRoute rule an explicit request timeout (Envoy's route default of 15 s cuts long agent calls; 0s only for streams).",
+    severity="low",
+    checklist="Timeouts set for long-running requests (000: 600 s agent calls, SSE without buffering)",
+    seeds=("000",),
+    types=(GW_HTTPROUTE,),
+)
+def route_timeouts(resource_type: str, props: Mapping[str, Any], options: Mapping[str, Any]) -> list[str]:
+    out = []
+    for index, r in enumerate(serving_rules(props)):
+        request = get(r, "timeouts", "request")
+        if request is None:
+            out.append(f"rule {index} has no timeouts.request: Envoy applies its 15 s route default")
     return out
 
 

@@ -56,6 +56,10 @@ class Target:
     def after(self, cfg: StackConfig, comp: Any, building: bool) -> None:
         """Runs after every component is made."""
 
+    def exports(self, cfg: StackConfig, comp: Any) -> dict[str, Any]:
+        """Stack outputs this cloud adds to the common ones (build pass only), e.g. DNS records to create."""
+        return {}
+
 
 def target_of(cloud: Cloud) -> Target:
     """The chosen cloud's target; only that cloud's module (and so its SDK) is imported."""

@@ -19,6 +19,7 @@ from components._core import InputError
 from components._core.units import size_mib
 from components.backup_schedule import AwsBackupOptions
 from components.network import PULL_THROUGH_UPSTREAMS, AwsNetworkOptions, image_source
+from components.postgres import AwsPostgresOptions
 from components.tls_ingress import AwsIngressOptions
 from components.web_service import AwsWebServiceOptions
 
@@ -39,9 +40,9 @@ def cached_registries(cfg: Any) -> dict[str, list[str]]:
     for name, svc in cfg.app.services.items():
         host = image_source(_image(cfg, name, svc))[0]
         if host in PULL_THROUGH_UPSTREAMS:
-            out.setdefault(host, []).append(f"spec.services.{name}.image")
+            out.setdefault(host, []).append(f"services.{name}.image")
         if svc.secret_files:
-            out.setdefault(INIT_IMAGE_REGISTRY, []).append(f"spec.services.{name}.secret_files")
+            out.setdefault(INIT_IMAGE_REGISTRY, []).append(f"services.{name}.secret_files")
     return dict(sorted(out.items()))
 
 
@@ -70,10 +71,10 @@ class AwsTarget(Target):
                              "CloudWatch Logs accepts only " + ", ".join(map(str, LOG_RETENTION_DAYS)) + " days")
         cache = frozenset(self._cache(cfg) or {})
         for name, svc in cfg.app.services.items():
-            image_route(f"spec.services.{name}.image", _image(cfg, name, svc), svc.internet_egress, cache, cfg.region or cfg.aws_region)
+            image_route(f"services.{name}.image", _image(cfg, name, svc), svc.internet_egress, cache, cfg.region or cfg.aws_region)
             if svc.secret_files and not svc.internet_egress and INIT_IMAGE_REGISTRY not in cache:
                 raise InputError(
-                    f"spec.services.{name}.secret_files", sorted(svc.secret_files),
+                    f"services.{name}.secret_files", sorted(svc.secret_files),
                     "secret files are written by an init container from public.ecr.aws, which this service cannot pull without internet egress",
                     "Fix: `pulumi config set prodkit:ecrPullThroughCache true`, or give the service internet_egress.",
                 )
@@ -117,6 +118,9 @@ class AwsTarget(Target):
             wait_for_steady_state=prof.enforce_policies,
         )}
 
+    def postgres(self, cfg: Any) -> dict[str, Any]:
+        return {"aws": AwsPostgresOptions(log_retention_days=cfg.profile.log_retention_days)}
+
     def ingress(self, cfg: Any) -> dict[str, Any]:
         return {"aws": AwsIngressOptions(hosted_zone_id=cfg.hosted_zone_id or None)}
 
@@ -131,6 +135,14 @@ class AwsTarget(Target):
             from components.web_service._aws import attach_unrouted
 
             attach_unrouted()  # every public service is routed, so normally nothing is left; never leave one waiting
+
+    def exports(self, cfg: Any, comp: Any) -> dict[str, Any]:
+        ingress = comp.components.get("ingress")
+        if ingress is None:
+            return {}
+        # Without prodkit:hostedZoneId the user creates these at their DNS provider (README "DNS on AWS"):
+        # the certificate's validation CNAME and the domain -> load balancer record. Empty with a zone.
+        return {"dns_records": ingress.handle.dns_records}
 
 
 TARGET = AwsTarget()

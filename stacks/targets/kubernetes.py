@@ -6,9 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from components.backup_schedule import KubernetesBackupOptions
+from components.monitoring import KubernetesMonitoringOptions
 from components.network import KubernetesNetworkOptions
 from components.postgres import KubernetesPostgresOptions
+from components.redis import KubernetesRedisOptions
 from components.tls_ingress import KubernetesIngressOptions
+from components.web_service import KubernetesWebServiceOptions
 
 from . import Target
 
@@ -18,7 +21,11 @@ class KubernetesTarget(Target):
         if cfg.profile.install_addons:
             from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
 
-            comp.components["addons"] = make(ClusterAddons, "addons", ClusterAddonsArgs(), comp.platform)
+            comp.components["addons"] = make(ClusterAddons, "addons", ClusterAddonsArgs(
+                cluster_issuer=cfg.cluster_issuer,
+                # Velero's default BackupStorageLocation: the stack's backup bucket.
+                backup_bucket=self.backup_bucket(cfg), backup_endpoint_url=cfg.backup_endpoint or None,
+            ), comp.platform)
 
     @staticmethod
     def backup_bucket(cfg: Any) -> str:
@@ -31,7 +38,21 @@ class KubernetesTarget(Target):
     def postgres(self, cfg: Any) -> dict[str, Any]:
         # In-cluster Postgres archives base backups and WAL to object storage (PITR); managed clouds back up
         # natively.
-        return {"kubernetes": KubernetesPostgresOptions(backup_bucket=self.backup_bucket(cfg), backup_endpoint_url=cfg.backup_endpoint or None)}
+        return {"kubernetes": KubernetesPostgresOptions(
+            backup_bucket=self.backup_bucket(cfg), backup_endpoint_url=cfg.backup_endpoint or None,
+            image_pull_policy=cfg.profile.image_pull_policy,
+        )}
+
+    def redis(self, cfg: Any) -> dict[str, Any]:
+        return {"kubernetes": KubernetesRedisOptions(image_pull_policy=cfg.profile.image_pull_policy)}
+
+    def service(self, cfg: Any, name: str, svc: Any) -> dict[str, Any]:
+        return {"kubernetes": KubernetesWebServiceOptions(image_pull_policy=cfg.profile.image_pull_policy)}
+
+    def monitoring(self, cfg: Any) -> dict[str, Any]:
+        if cfg.monitoring_labels is None:
+            return {"kubernetes": KubernetesMonitoringOptions()}
+        return {"kubernetes": KubernetesMonitoringOptions(labels=dict(cfg.monitoring_labels))}
 
     def ingress(self, cfg: Any) -> dict[str, Any]:
         return {"kubernetes": KubernetesIngressOptions(cluster_issuer=cfg.cluster_issuer)}
