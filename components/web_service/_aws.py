@@ -333,7 +333,6 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
     partition = aws.get_partition_output(opts=pulumi.InvokeOptions(parent=child.parent)).partition
     port = args.port
     kms_key_arn = getattr(net, "kms_key_arn", None)
-    account = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=child.parent)).account_id
     for called in args.calls:
         if getattr(getattr(called, "handle", None), "service", None) is None:
             raise InputError("calls", type(called).__name__, "allowed: WebService components created on AWS before this one")
@@ -422,6 +421,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         role_policies.append(aws.iam.RolePolicy(f"{name}-exec-secrets", role=exec_role.id, policy=_policy(exec_statements), opts=child))
     if used_prefixes:
         # The first pull of an image through the cache creates its repository and imports it from upstream.
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=child.parent)).account_id
         role_policies.append(aws.iam.RolePolicy(
             f"{name}-exec-pull-through", role=exec_role.id,
             policy=_policy([{
