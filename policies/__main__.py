@@ -20,5 +20,5 @@ PolicyPack(
     name="prodkit",
     policies=all_policies(),
     enforcement_level=EnforcementLevel.ADVISORY,
-    description="prodkit: the seeds' security checklists (TLS, exposure, secrets, containers, network, abuse, data, operability)",
+    description="prodkit: the seeds' security checklists (TLS, exposure, secrets, containers, network, abuse, data, operability, customer-managed keys)",
 )

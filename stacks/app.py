@@ -168,10 +168,13 @@ def compose(cfg: StackConfig, make: Any) -> Composition:
         )
     comp.components.update(stores)
 
-    services: dict[str, Any] = {}
-    for name, svc in app.services.items():
+    made: dict[str, Any] = {}
+    for name in call_order(app):  # a service is made after the services it calls (their ECS services first on AWS)
+        calls = [made[c] for c in calls_of(app.services[name]) if c in made]
         with spec_field(f"services.{name}"):  # errors name the spec field: services.api.image
-            services[name] = _service(cfg, target, name, svc, net, stores, public, platform, generated, make, building)
+            made[name] = _service(cfg, target, name, app.services[name], net, stores, public, platform, generated, make, building, calls)
+    services: dict[str, Any] = {name: made[name] for name in app.services}
+    for name, svc in app.services.items():
         for dep in svc.uses:
             comp.edges.append((name, dep, "DATABASE_URL" if dep == "postgres" else "REDIS_URL"))
         calls: dict[str, list[str]] = {}  # ${services.X.url} in env: a service-to-service call
@@ -280,8 +283,40 @@ def compose(cfg: StackConfig, make: Any) -> Composition:
     return comp
 
 
+def calls_of(svc: ServiceSpec) -> list[str]:
+    """The services whose `${services.NAME.url}` appears in this service's env values, in order of appearance."""
+    out: list[str] = []
+    for value in svc.env.values():
+        for ref in _REF.findall(value):
+            parts = ref.split(".")
+            if len(parts) == 3 and parts[0] == "services" and parts[1] not in out:
+                out.append(parts[1])
+    return out
+
+
+def call_order(app: AppSpec) -> list[str]:
+    """The spec's services, each after the ones it calls (spec order otherwise). A cycle of calls is cut where it
+    closes: the service reached again is not waited for."""
+    order: list[str] = []
+    state: dict[str, int] = {}
+
+    def visit(name: str) -> None:
+        if state.get(name):
+            return
+        state[name] = 1
+        for other in calls_of(app.services[name]):
+            if other != name:
+                visit(other)
+        state[name] = 2
+        order.append(name)
+
+    for name in app.services:
+        visit(name)
+    return order
+
+
 def _service(cfg: StackConfig, target: Target, name: str, svc: ServiceSpec, net: Any, stores: dict[str, Any], public: set[str],
-             platform: Platform, generated: dict[str, Any], make: Any, building: bool) -> Any:
+             platform: Platform, generated: dict[str, Any], make: Any, building: bool, calls: list[Any] = ()) -> Any:
     prof = cfg.profile
     tag = cfg.image_tags.get(name, svc.tag)
     image = f"{svc.image}:{tag}"
@@ -301,7 +336,7 @@ def _service(cfg: StackConfig, target: Target, name: str, svc: ServiceSpec, net:
         network=net, image=image, port=svc.port,
         probes=Probes(
             liveness=_probe(h.path, h.liveness), readiness=_probe(h.path, h.readiness),
-            startup=_probe(h.path, h.startup) if h.startup else None,
+            startup=_probe(h.path, h.startup) if h.startup else None, command=h.command,
         ),
         replicas=replicas,
         cpu_millicores=cpu_millicores("cpu", svc.cpu),
@@ -314,7 +349,7 @@ def _service(cfg: StackConfig, target: Target, name: str, svc: ServiceSpec, net:
         metrics=Metrics(port=svc.metrics.port, path=svc.metrics.path) if svc.metrics else None,
         autoscaled=svc.autoscaling is not None, log_retention_days=prof.log_retention_days,
         request_timeout_seconds=svc.timeout_seconds or max((r.timeout_seconds for r in cfg.app.routes if r.service == name), default=60),
-        deletion_protection=prof.deletion_protection,
+        deletion_protection=prof.deletion_protection, calls=list(calls),
         **target.service(cfg, name, svc),
     )
     return make(WebService, name, args, platform)

@@ -47,6 +47,14 @@ KEYS: Mapping[str, str] = {
     "project": "GCP project id (or the provider's gcp:project)",
     "location": "Azure location, e.g. eastus2 (Azure; default prodkit:region)",
     "subscription": "Azure subscription id (a GUID; Azure)",
+    "ecrPullThroughCache": "true: pull images from ghcr.io, Docker Hub, ECR Public, Quay through ECR (AWS)",
+}
+
+#: Secrets of the stack rather than of the app (allowed beside the app's; required only when the stack uses them).
+STACK_SECRETS: Mapping[str, str] = {
+    "GHCR_CREDENTIALS": "USERNAME:TOKEN of a GitHub account (token with read:packages) for the ECR pull-through cache of ghcr.io",
+    "DOCKERHUB_CREDENTIALS": "USERNAME:TOKEN (a Docker Hub access token) for the ECR pull-through cache of Docker Hub",
+    "GITLAB_CREDENTIALS": "USERNAME:TOKEN (a GitLab access token with read_registry) for the ECR pull-through cache of registry.gitlab.com",
 }
 
 _GCP_PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
@@ -101,6 +109,9 @@ class StackConfig:
     """Azure subscription id (validated GUID): scopes the role definitions Key Vault access is granted with."""
     secrets: Mapping[str, Any] = field(default_factory=dict)
     """Secret name -> value (an Output in the real program, a placeholder offline)."""
+    ecr_pull_through_cache: bool = False
+    aws_region: str = ""
+    """The AWS provider's `aws:region` (checked against `prodkit:region` on AWS)."""
 
 
 def _decode(value: Any) -> Any:
@@ -160,11 +171,12 @@ def resolve(stack: str, raw: Mapping[str, Any], secret_values: Mapping[str, Any]
     if isinstance(emails, str):
         emails = [e.strip() for e in emails.split(",") if e.strip()]
     if app_overridden:
-        secret_values = {k: v for k, v in secret_values.items() if k in app.secrets}
+        secret_values = {k: v for k, v in secret_values.items() if k in app.secrets or k in STACK_SECRETS}
         secret_values.update({k: PLACEHOLDER for k, s in app.secrets.items() if s.source == "config" and not s.optional and k not in secret_values})
+        secret_values.update({k: PLACEHOLDER for k in STACK_SECRETS if k not in secret_values})
     for extra in secret_values:
-        if extra not in app.secrets:
-            raise InputError(f"prodkit:{extra}", "<secret>", "the app declares no such secret; declared: " + (", ".join(app.secrets) or "none") + did_you_mean(extra, app.secrets))
+        if extra not in app.secrets and extra not in STACK_SECRETS:
+            raise InputError(f"prodkit:{extra}", "<secret>", "the app declares no such secret; declared: " + (", ".join(app.secrets) or "none") + "; stack secrets: " + ", ".join(STACK_SECRETS) + did_you_mean(extra, [*app.secrets, *STACK_SECRETS]))
     needed = [name for name, s in app.secrets.items() if s.source == "config" and not s.optional and name not in secret_values]
     if needed:
         name = needed[0]
@@ -204,7 +216,18 @@ def resolve(stack: str, raw: Mapping[str, Any], secret_values: Mapping[str, Any]
         project=project,
         api_server_cidrs=_cidrs("prodkit:apiServerCidrs", values.get("apiServerCidrs")),
         secrets=dict(secret_values),
+        ecr_pull_through_cache=_flag("prodkit:ecrPullThroughCache", values.get("ecrPullThroughCache")),
+        aws_region=str(raw.get("aws:region") or ""),
     )
+
+
+def _flag(key: str, value: Any) -> bool:
+    """A boolean config value (runtime config arrives as the strings "true"/"false")."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if str(value).lower() in ("true", "false"):
+        return str(value).lower() == "true"
+    raise InputError(key, value, "allowed: true or false")
 
 
 _LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")

@@ -40,6 +40,9 @@ class HealthSpec:
     liveness: ProbeSpec = ProbeSpec()
     readiness: ProbeSpec = ProbeSpec()
     startup: ProbeSpec | None = None
+    command: tuple[str, ...] | None = None
+    """Container health check command (Docker form: ["CMD", "/app/healthcheck"] or ["CMD-SHELL", "..."]), used
+    where the platform checks containers itself (ECS). Default: none (routed services: the load balancer's check)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -310,6 +313,9 @@ def _check(spec: AppSpec) -> None:
         if svc.memory_limit is not None and size_mib(f"{at}.memory_limit", svc.memory_limit) < mem:
             raise InputError(f"{at}.memory_limit", svc.memory_limit, f"must be at least memory ({svc.memory})")
         in_range(f"{at}.port", svc.port, 1, 65535)
+        cmd = svc.health.command
+        if cmd is not None and (len(cmd) < 2 or cmd[0] not in ("CMD", "CMD-SHELL")):
+            raise InputError(f"{at}.health.command", list(cmd), 'allowed: ["CMD", program, args...] or ["CMD-SHELL", "one shell command"], e.g. ["CMD", "/app/healthcheck"]')
         in_range(f"{at}.replicas", svc.replicas, 1, 1000)
         for key in svc.env:
             if not _ENV_NAME.match(key):

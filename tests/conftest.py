@@ -36,6 +36,11 @@ def planned(app: str, profile: str, cloud: str):
     stack = "prod" if profile == "prod" else "staging"
     if cloud == "azure":  # Azure needs its location (and subscription): the Azure stack files carry them
         stack = f"azure-{stack}"
-    cfg = cli.load_stack(ROOT, stack, [f"prodkit:app={app}", f"prodkit:profile={profile}", f"prodkit:cloud={cloud}", *CLOUD_CONFIG.get(cloud, [])])
+    sets = [f"prodkit:app={app}", f"prodkit:profile={profile}", f"prodkit:cloud={cloud}", *CLOUD_CONFIG.get(cloud, [])]
+    if cloud == "aws":
+        # As the bundled AWS stack files do: images from ghcr.io / Docker Hub reach no-egress tasks through ECR.
+        sets.append("prodkit:ecrPullThroughCache=true")
+    cfg = cli.load_stack(ROOT, stack, sets)
     inventory, composition = cli.run_plan(cfg)
     return cfg, inventory, composition
+

@@ -19,6 +19,7 @@ from components import (
 )
 from components._core import Cloud, InputError, Platform
 from components.web_service._aws import attach_unrouted
+from components.network import AwsNetworkOptions
 from components.postgres import AwsPostgresOptions
 from components.redis import AwsRedisOptions
 from components.web_service import AwsWebServiceOptions
@@ -45,12 +46,12 @@ PROFILES = {
 }
 
 
-def plan(profile: str, **svc_overrides):
+def plan(profile: str, net_aws: AwsNetworkOptions | None = None, extra=None, **svc_overrides):
     p = PROFILES[profile]
-    platform = Platform(cloud=Cloud.AWS, app="demo", stack=profile)
+    platform = Platform(cloud=Cloud.AWS, app="demo", stack=profile, region="us-east-1")
 
     def program() -> None:
-        net = Network("net", NetworkArgs(**p["network"]), platform)
+        net = Network("net", NetworkArgs(**p["network"], aws=net_aws), platform)
         db = ManagedPostgres("db", ManagedPostgresArgs(network=net, version="16", extensions=("vector",), **p["db"]), platform)
         cache = ManagedRedis("cache", ManagedRedisArgs(network=net, memory_mib=1024, **p["cache"]), platform)
         svc = dict(
@@ -61,7 +62,9 @@ def plan(profile: str, **svc_overrides):
             volumes=[SharedVolume(name="workspaces", mount_path="/workspaces", size_gib=100)], **p["svc"],
         )
         svc.update(svc_overrides)
-        WebService("api", WebServiceArgs(**svc), platform)
+        api = WebService("api", WebServiceArgs(**svc), platform)
+        if extra is not None:
+            extra(net, api, platform)
         attach_unrouted()  # no TlsIngress here: register the ECS service with the bare target group
 
     return engine.run(program, stack=profile)
@@ -212,12 +215,27 @@ def test_container_is_non_root_with_read_only_root_filesystem(prod):
     assert app["linuxParameters"]["initProcessEnabled"] is True
 
 
-def test_health_check_and_logs_come_from_the_spec(prod):
+def test_routed_service_without_a_command_has_no_container_health_check(prod):
+    # The target group's HTTP check watches a routed service; nothing assumes curl (or any tool) in the image.
     app = app_container(prod)
-    assert app["healthCheck"]["command"][1].startswith("curl -fsS -o /dev/null http://localhost:8080/health")
-    assert (app["healthCheck"]["interval"], app["healthCheck"]["timeout"]) == (30, 10)
+    assert "healthCheck" not in app
+    assert "curl" not in json.dumps(containers(prod))
+    assert one(prod, "lb/targetGroup:TargetGroup").inputs["healthCheck"]["path"] == "/ready"
     assert app["logConfiguration"]["logDriver"] == "awslogs"
     assert prod.named("api-logs").inputs["retentionInDays"] == 90
+
+
+def test_health_command_becomes_the_container_health_check_timed_by_liveness():
+    probes = Probes(liveness=PROBES.liveness, readiness=PROBES.readiness, command=["CMD", "/app/healthcheck"])
+    app = app_container(plan("prod", probes=probes))
+    assert app["healthCheck"]["command"] == ["CMD", "/app/healthcheck"]
+    assert (app["healthCheck"]["interval"], app["healthCheck"]["timeout"]) == (30, 10)
+
+
+@pytest.mark.parametrize("command", [["curl", "-f", "http://x"], ["CMD"], "CMD /bin/true"])
+def test_health_command_must_be_in_docker_form(command):
+    with pytest.raises(InputError, match="health.command"):
+        Probes(liveness=PROBES.liveness, readiness=PROBES.readiness, command=command)
 
 
 def test_secret_file_is_written_by_an_init_container_and_mounted_read_only(prod):
@@ -236,10 +254,13 @@ def test_fargate_task_size_comes_from_the_limits(prod):
 
 def test_execution_role_reads_exactly_the_referenced_secrets(prod):
     policy = json.loads(prod.named("api-exec-secrets").inputs["policy"])
-    (statement,) = policy["Statement"]
-    assert statement["Action"] == ["secretsmanager:GetSecretValue"]
+    read, decrypt = policy["Statement"]
+    assert read["Action"] == ["secretsmanager:GetSecretValue"]
     referenced = {s["valueFrom"] for c in containers(prod) for s in c.get("secrets", [])}
-    assert set(statement["Resource"]) == referenced
+    assert set(read["Resource"]) == referenced
+    # The secrets are under the stack key: decrypt through Secrets Manager only.
+    assert decrypt["Action"] == ["kms:Decrypt"] and decrypt["Resource"] == STACK_KEY
+    assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}
 
 
 def test_task_role_has_no_exec_permissions_when_exec_is_off(prod):
@@ -296,7 +317,7 @@ def test_public_service_admits_only_the_load_balancer_and_stack_services(prod):
 
 
 def test_private_service_without_internet_egress_reaches_only_the_vpc():
-    inv = plan("staging", internet_egress=False, public=False)
+    inv = plan("staging", net_aws=AwsNetworkOptions(ssm_messages_endpoint=True), internet_egress=False, public=False, secret_files={})
     egress = [r for r in inv.of_type("vpc/securityGroupEgressRule:SecurityGroupEgressRule") if r.name.startswith("api-")]
     assert not [r for r in egress if r.inputs.get("cidrIpv4") == "0.0.0.0/0"]
     assert not inv.of_type("lb/targetGroup:TargetGroup")
@@ -325,7 +346,7 @@ def test_shared_volume_not_protected_in_staging(staging):
 
 
 def _svc_args(**kw):
-    base = dict(network=None, image="repo/app:1.0.0", port=8080, probes=PROBES)
+    base = dict(network=None, image="repo/app:1.0.0", port=8080, probes=PROBES, internet_egress=True)
     base.update(kw)
     return WebServiceArgs(**base)
 
@@ -633,7 +654,7 @@ def prog():
     net = Network("net", NetworkArgs(), p)
     db = ManagedPostgres("db", ManagedPostgresArgs(network=net), p)
     cache = ManagedRedis("cache", ManagedRedisArgs(network=net), p)
-    WebService("api", WebServiceArgs(network=net, image="repo/api:1.0.0", port=8080, cpu_limit_millicores=1000,
+    WebService("api", WebServiceArgs(network=net, image="repo/api:1.0.0", port=8080, cpu_limit_millicores=1000, internet_egress=True,
                memory_mib=2048, probes=Probes(liveness=Probe(path="/h"), readiness=Probe(path="/h")), links=[db, cache]), p)
 engine.run(prog)
 print(sorted({m.split(".")[0] for m in sys.modules if m.startswith(("pulumi_kubernetes", "pulumi_gcp", "pulumi_azure_native"))}))
@@ -643,6 +664,292 @@ print(sorted({m.split(".")[0] for m in sys.modules if m.startswith(("pulumi_kube
 def test_aws_backends_import_no_other_cloud_sdk():
     out = subprocess.run([sys.executable, "-c", _PROGRAM], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+# --- issue 8: what a real account needs ---------------------------------------------------------------------------
+
+STACK_KEY = "arn:aws:kms:us-east-1:123456789012:net-key"
+ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+CACHE = AwsNetworkOptions(ecr_pull_through_cache={"ghcr.io": "robot:ghp_token", "public.ecr.aws": None})
+
+
+def test_image_outside_ecr_without_egress_is_refused_naming_the_fixes():
+    from components.web_service import _aws
+
+    platform = Platform(cloud=Cloud.AWS, app="demo", stack="prod", region="us-east-1")
+    with pytest.raises(InputError) as exc:
+        _aws.validate(_svc_args(image="ghcr.io/acme/web:1.0.0", internet_egress=False), platform)
+    message = str(exc.value)
+    assert "ghcr.io/acme/web:1.0.0" in message and "push it to ECR" in message
+    assert "internet_egress" in message and "prodkit:ecrPullThroughCache" in message
+    # ECR of the stack's region is reached through the endpoints; another region's ECR is not.
+    _aws.validate(_svc_args(image=f"{ECR}/web:1.0.0", internet_egress=False), platform)
+    with pytest.raises(InputError, match="not of the stack's region"):
+        _aws.validate(_svc_args(image="123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:1.0.0", internet_egress=False), platform)
+
+
+def test_secret_files_without_egress_need_the_cache_for_the_init_image():
+    from components.web_service import _aws
+
+    platform = Platform(cloud=Cloud.AWS, app="demo", stack="prod", region="us-east-1")
+    args = _svc_args(image=f"{ECR}/web:1.0.0", internet_egress=False, secret_files={"/app/secrets/k.pem": "x"})
+    with pytest.raises(InputError, match="secret_files.*init container"):
+        _aws.validate(args, platform)
+
+
+@pytest.fixture(scope="module")
+def cached():
+    """No internet egress, images through the pull-through cache (ghcr.io app image, ECR Public init image)."""
+    return plan("prod", net_aws=CACHE, image="ghcr.io/acme/api:1.0.0", internet_egress=False)
+
+
+def test_pull_through_cache_rules_per_upstream_with_credentials_under_the_stack_key(cached):
+    rules = {r.inputs["upstreamRegistryUrl"]: r.inputs for r in cached.of_type("ecr/pullThroughCacheRule:PullThroughCacheRule")}
+    assert set(rules) == {"ghcr.io", "public.ecr.aws"}
+    assert rules["ghcr.io"]["ecrRepositoryPrefix"] == "demo-prod-ghcr"
+    assert rules["public.ecr.aws"]["ecrRepositoryPrefix"] == "demo-prod-ecr-public" and "credentialArn" not in rules["public.ecr.aws"]
+    secret = cached.named("net-ptc-ghcr-credential")
+    assert secret.type.endswith("secretsmanager/secret:Secret")
+    assert secret.inputs["name"].startswith("ecr-pullthroughcache/") and secret.inputs["kmsKeyId"] == STACK_KEY
+    assert rules["ghcr.io"]["credentialArn"].endswith(":net-ptc-ghcr-credential")
+    version = cached.named("net-ptc-ghcr-credential-version")
+    assert "ghp_token" not in json.dumps(version.inputs)  # a Pulumi secret, redacted
+    assert "ghp_token" in json.dumps(version.raw_inputs)
+
+
+def test_cached_repositories_are_encrypted_and_bounded(cached):
+    template = cached.named("net-ptc-ghcr-template").inputs
+    assert (template["prefix"], template["appliedFors"]) == ("demo-prod-ghcr", ["PULL_THROUGH_CACHE"])
+    assert template["encryptionConfigurations"] == [{"encryptionType": "AES256"}]
+    (rule,) = json.loads(template["lifecyclePolicy"])["rules"]
+    assert rule["selection"]["countType"] == "imageCountMoreThan" and rule["action"] == {"type": "expire"}
+
+
+def test_pull_through_credential_is_stored_in_the_shape_ecr_reads():
+    from components.network._aws import _credential_json
+
+    assert json.loads(_credential_json("robot:ghp:with:colons")) == {"username": "robot", "accessToken": "ghp:with:colons"}
+
+
+def test_images_are_rewritten_to_the_cache_and_the_execution_role_may_import(cached):
+    by_name = {c["name"]: c for c in containers(cached)}
+    assert by_name["app"]["image"] == f"{ECR}/demo-prod-ghcr/acme/api:1.0.0"
+    assert by_name["secret-files"]["image"] == f"{ECR}/demo-prod-ecr-public/docker/library/busybox:1.37.0"
+    (statement,) = json.loads(cached.named("api-exec-pull-through").inputs["policy"])["Statement"]
+    assert sorted(statement["Action"]) == ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"]
+    assert sorted(statement["Resource"]) == [
+        "arn:aws:ecr:us-east-1:123456789012:repository/demo-prod-ecr-public/*",
+        "arn:aws:ecr:us-east-1:123456789012:repository/demo-prod-ghcr/*",
+    ]
+
+
+def test_prod_waits_for_steady_state():
+    inv = plan("prod", aws=AwsWebServiceOptions(wait_for_steady_state=True))
+    assert one(inv, "ecs/service:Service").inputs["waitForSteadyState"] is True
+
+
+def test_service_connect_timeouts_follow_the_longest_request():
+    long = plan("prod", request_timeout_seconds=600).named("api-service").inputs["serviceConnectConfiguration"]["services"][0]
+    assert long["timeout"] == {"perRequestTimeoutSeconds": 600, "idleTimeoutSeconds": 600}
+    short = plan("prod", request_timeout_seconds=30).named("api-service").inputs["serviceConnectConfiguration"]["services"][0]
+    assert short["timeout"] == {"perRequestTimeoutSeconds": 30, "idleTimeoutSeconds": 300}
+
+
+def test_ecs_service_waits_for_its_role_policies_and_the_services_it_calls():
+    def web(net, api, platform):
+        WebService("web", WebServiceArgs(network=net, image=f"{ECR}/web:1.0.0", port=3000, probes=PROBES,
+                                         calls=[api], aws=AwsWebServiceOptions()), platform)
+
+    inv = plan("prod", extra=web)
+    urn = {r.name: r.urn for r in inv.resources}
+    api = inv.named("api-service")
+    assert {urn["api-exec-managed"], urn["api-exec-secrets"], urn["api-task-policy"]} <= set(api.dependencies)
+    assert urn["api-service"] in inv.named("web-service").dependencies
+    assert urn["web-exec-managed"] in inv.named("web-service").dependencies
+
+
+def test_calls_must_be_aws_web_services():
+    with pytest.raises(InputError, match="calls"):
+        plan("prod", calls=[object()])
+
+
+def test_ecs_exec_gets_writable_ssm_agent_paths_and_the_ssmmessages_endpoint(staging):
+    app = app_container(staging)
+    assert app["readonlyRootFilesystem"] is True
+    for volume, path in (("ssm-state", "/var/lib/amazon/ssm"), ("ssm-logs", "/var/log/amazon/ssm")):
+        assert {"sourceVolume": volume, "containerPath": path, "readOnly": False} in app["mountPoints"]
+    names = {v["name"] for v in one(staging, "ecs/taskDefinition:TaskDefinition").inputs["volumes"]}
+    assert {"ssm-state", "ssm-logs"} <= names
+    no_egress = plan("staging", net_aws=AwsNetworkOptions(ssm_messages_endpoint=True), internet_egress=False,
+                     image=f"{ECR}/api:1.0.0", secret_files={})
+    endpoint = no_egress.named("net-ssmmessages-endpoint").inputs
+    assert endpoint["serviceName"] == "com.amazonaws.us-east-1.ssmmessages" and endpoint["privateDnsEnabled"] is True
+
+
+def test_exec_off_has_no_ssm_paths_and_no_ssmmessages_endpoint(prod):
+    assert not [m for m in app_container(prod)["mountPoints"] if "amazon/ssm" in m["containerPath"]]
+    assert "net-ssmmessages-endpoint" not in {r.name for r in prod.resources}
+
+
+def test_exec_without_egress_needs_the_ssmmessages_endpoint():
+    from components.web_service import _aws
+
+    platform = Platform(cloud=Cloud.AWS, app="demo", stack="staging", region="us-east-1")
+    args = _svc_args(image=f"{ECR}/web:1.0.0", internet_egress=False, aws=AwsWebServiceOptions(enable_exec=True))
+    with pytest.raises(InputError, match="ssmmessages"):
+        _aws.validate(args, platform)
+
+
+@pytest.mark.parametrize("timeout,stop,drain", [(600, 120, 600), (45, 45, 45), (3600, 120, 3600)])
+def test_draining_and_stop_timeout_follow_the_longest_request(timeout, stop, drain):
+    inv = plan("prod", request_timeout_seconds=timeout)
+    assert app_container(inv)["stopTimeout"] == stop  # Fargate's ceiling is 120 s
+    assert one(inv, "lb/targetGroup:TargetGroup").inputs["deregistrationDelay"] == drain
+
+
+def test_every_secret_log_group_and_file_system_of_the_service_uses_the_stack_key(prod):
+    mine = [r for r in prod.resources if r.name.startswith("api-")]
+    for type_ in ("secretsmanager/secret:Secret", "cloudwatch/logGroup:LogGroup", "efs/fileSystem:FileSystem"):
+        found = [r for r in mine if r.type.endswith(type_)]
+        assert found, type_
+        assert all(r.inputs.get("kmsKeyId") == STACK_KEY for r in found), [(r.name, r.inputs.get("kmsKeyId")) for r in found]
+
+
+@pytest.mark.parametrize("days", [10, 4, 700])
+def test_log_retention_outside_cloudwatch_values_is_refused(days):
+    from components.web_service import _aws
+
+    with pytest.raises(InputError, match="log_retention_days.*CloudWatch Logs accepts only 1, 3, 5, 7, 14"):
+        _aws.validate(_svc_args(log_retention_days=days), Platform(cloud=Cloud.AWS, app="demo", stack="prod"))
+
+
+def test_one_zone_and_bad_flow_log_retention_are_refused_on_aws():
+    from components.network import _aws
+
+    with pytest.raises(InputError, match="network.zones.*at least 2 zones"):
+        _aws.validate(NetworkArgs(zones=1), Platform(cloud=Cloud.AWS, app="demo", stack="prod"))
+    with pytest.raises(InputError, match="network.flow_log_retention_days.*CloudWatch"):
+        _aws.validate(NetworkArgs(flow_log_retention_days=10), Platform(cloud=Cloud.AWS, app="demo", stack="prod"))
+
+
+def test_monitoring_endpoint_only_when_asked(prod):
+    assert "net-monitoring-endpoint" not in {r.name for r in prod.resources}
+    inv = plan("prod", net_aws=AwsNetworkOptions(monitoring_endpoint=True))
+    assert inv.named("net-monitoring-endpoint").inputs["serviceName"] == "com.amazonaws.us-east-1.monitoring"
+
+
+def test_unsupported_cache_registry_and_missing_credential_are_refused():
+    with pytest.raises(InputError, match="ECR can cache these upstream registries"):
+        AwsNetworkOptions(ecr_pull_through_cache={"yourregistry.com": None})
+    with pytest.raises(InputError, match="needs a credential"):
+        AwsNetworkOptions(ecr_pull_through_cache={"ghcr.io": None})
+
+
+def test_zone_names_fall_back_to_the_region_when_the_provider_reports_none():
+    from components.network._aws import zone_names
+
+    assert zone_names([], 3, "eu-west-1") == ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+    assert zone_names(["us-east-1a", "us-east-1b", "us-east-1c"], 2, "") == ["us-east-1a", "us-east-1b"]
+    with pytest.raises(InputError, match="reported no availability zones"):
+        zone_names([], 2, "")
+    with pytest.raises(InputError, match="only 1 available zones"):
+        zone_names(["us-east-1a"], 2, "us-east-1")
+
+
+README_UNDER_PLAIN_MOCKS = r"""
+import re
+import pulumi
+
+class Plain(pulumi.runtime.Mocks):  # what a user writes: every invoke answers nothing
+    def new_resource(self, args):
+        return args.name + "-id", args.inputs
+    def call(self, args):
+        return {}
+
+pulumi.runtime.set_mocks(Plain(), preview=False)
+snippet = re.search(r"## Using the components in your own program\n\n```python\n(.*?)```", open("README.md").read(), re.S).group(1)
+snippet = snippet.replace("Cloud.KUBERNETES", "Cloud.AWS")
+exec(compile(snippet, "README", "exec"))
+print("ok")
+"""
+
+
+def test_readme_snippet_runs_on_aws_under_plain_mocks():
+    """Plain mocks answer getAvailabilityZones with nothing: the zones come from the region, no len(None)."""
+    done = subprocess.run([sys.executable, "-c", README_UNDER_PLAIN_MOCKS], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-3000:]
+
+
+# --- the stack layer on AWS: the bundled apps --------------------------------------------------------------------
+
+
+def test_chat_frontend_without_egress_pulls_through_the_cache_and_waits_for_the_backend():
+    from conftest import planned
+
+    _, inv, _ = planned("chat", "prod", "aws")
+    rules = {r.inputs["upstreamRegistryUrl"]: r for r in inv.of_type("ecr/pullThroughCacheRule:PullThroughCacheRule")}
+    assert set(rules) == {"ghcr.io"} and rules["ghcr.io"].inputs["credentialArn"].endswith(":network-ptc-ghcr-credential")
+    frontend = next(c for c in json.loads(inv.named("frontend-task").inputs["containerDefinitions"]) if c["name"] == "app")
+    assert frontend["image"] == f"{ECR}/chat-prod-ghcr/kirotodo/kirotodo-frontend:1.0.0"
+    # The frontend calls ${services.backend.url}: its ECS service is created after the backend's.
+    assert inv.named("backend-service").urn in inv.named("frontend-service").dependencies
+    assert inv.named("frontend-service").inputs["waitForSteadyState"] is True
+
+
+def test_arches_platform_pulls_docker_hub_through_the_cache():
+    from conftest import planned
+
+    _, inv, _ = planned("arches", "staging", "aws")
+    rules = {r.inputs["upstreamRegistryUrl"] for r in inv.of_type("ecr/pullThroughCacheRule:PullThroughCacheRule")}
+    assert rules == {"registry-1.docker.io"}
+    images = {c["name"]: c["image"] for c in json.loads(inv.named("platform-task").inputs["containerDefinitions"])}
+    assert images["app"] == f"{ECR}/arches-staging-docker-hub/archesai/platform:1.0.0"
+    assert inv.named("platform-service").inputs["waitForSteadyState"] is False  # staging does not wait
+
+
+def test_compyle_agent_calls_are_not_cut_by_service_connect_or_draining():
+    from conftest import planned
+
+    _, inv, _ = planned("compyle", "prod", "aws")
+    fastapi = inv.named("fastapi-service").inputs
+    assert fastapi["serviceConnectConfiguration"]["services"][0]["timeout"] == {"perRequestTimeoutSeconds": 600, "idleTimeoutSeconds": 600}
+    assert inv.named("fastapi-tg").inputs["deregistrationDelay"] == 600
+    app = next(c for c in json.loads(inv.named("fastapi-task").inputs["containerDefinitions"]) if c["name"] == "app")
+    assert app["stopTimeout"] == 120
+    assert app["healthCheck"]["command"] == ["CMD", "curl", "-f", "http://localhost:8000/health"]  # the seed's own check (000 L176)
+    assert inv.named("fastapi-service").urn in inv.named("nextjs-service").dependencies
+
+
+def test_copilot_queue_publisher_and_exec_in_staging():
+    from conftest import planned
+
+    _, inv, _ = planned("copilot", "staging", "aws")
+    (statement,) = json.loads(inv.named("workflow-autoscaler-put-metric").inputs["policy"])["Statement"]
+    assert statement["Condition"] == {"StringEquals": {"cloudwatch:namespace": "prodkit/copilot"}}
+    assert inv.named("monitoring-workflow-queue-missing").inputs["treatMissingData"] == "breaching"
+    assert inv.named("network-ssmmessages-endpoint").inputs["serviceName"].endswith(".ssmmessages")
+    api = inv.named("api-service")
+    assert {inv.named("workflow-service").urn, inv.named("context-service").urn} <= set(api.dependencies)
+    topic = inv.named("monitoring-topic").inputs
+    assert topic["kmsMasterKeyId"] == "arn:aws:kms:us-east-1:123456789012:network-key"
+
+
+def test_a_queue_scaled_service_without_egress_gets_the_monitoring_endpoint(tmp_path):
+    import yaml
+
+    from stacks import cli
+    from stacks.spec import APPS_DIR
+
+    data = yaml.safe_load((APPS_DIR / "copilot.yaml").read_text())
+    data["services"]["workflow"]["internet_egress"] = False
+    spec = tmp_path / "copilot-private-workflow.yaml"
+    spec.write_text(yaml.safe_dump(data))
+    cfg = cli.load_stack(ROOT, "aws-prod", [f"prodkit:app={spec}"])
+    inventory, _ = cli.run_plan(cfg)
+    assert inventory.named("network-monitoring-endpoint").inputs["serviceName"] == "com.amazonaws.us-east-1.monitoring"
+    assert "network-ssmmessages-endpoint" not in {r.name for r in inventory.resources}  # exec is off in prod
+    images = [c["image"] for c in json.loads(inventory.named("workflow-task").inputs["containerDefinitions"])]
+    assert images == [f"{ECR}/copilot-aws-prod-docker-hub/llmcopilot/workflow-engine:1.0.0"]
 
 
 # --- the database bootstrap function against a real PostgreSQL -------------------------------------------------

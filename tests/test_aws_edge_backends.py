@@ -19,6 +19,7 @@ from components import (
 )
 from components._core import Cloud, Link, Platform, SecretRef
 from components.backup_schedule import AwsBackupOptions
+from components.network import AwsNetworkOptions
 from components.backup_schedule._aws import to_aws_cron
 from components.tls_ingress import AwsIngressOptions
 from stacks import engine
@@ -40,7 +41,8 @@ def service(name, port, *, public=True, volumes=()):
         target_group_arn=f"arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/{name}/1" if public else None,
         target_group_arn_suffix=f"targetgroup/{name}/1" if public else None, port=port, log_group_name=f"/ecs/{name}",
         file_systems={v: NS(id=f"fs-{v}", arn=f"arn:aws:elasticfilesystem:us-east-1:1:file-system/fs-{v}") for v in volumes},
-        probes=None, public=public,
+        probes=None, public=public, task_role_id=f"{name}-task-role", internet_egress=True,
+        kms_key_arn="arn:aws:kms:us-east-1:123456789012:net-key",
     ))
 
 
@@ -446,6 +448,50 @@ def test_queue_trigger_is_step_scaling_on_the_published_metric():
     assert [s["scalingAdjustment"] for s in out["stepScalingPolicyConfiguration"]["stepAdjustments"]] == [1, 2, 4]
 
 
+def test_queue_publisher_may_put_metrics_in_the_app_namespace_only():
+    inv = plan_autoscaler(queue=QueueTrigger(redis=redis_store(), list_name="jobs", target_length=100))
+    policy = inv.named("api-scaling-put-metric")
+    assert policy.inputs["role"] == "api-task-role"
+    (statement,) = json.loads(policy.inputs["policy"])["Statement"]
+    assert statement["Action"] == "cloudwatch:PutMetricData" and statement["Effect"] == "Allow"
+    assert statement["Condition"] == {"StringEquals": {"cloudwatch:namespace": "prodkit/demo"}}
+
+
+def test_queue_scaling_without_egress_needs_the_monitoring_endpoint():
+    from components.autoscaler._aws import validate as validate_autoscaler
+    from stacks.app import placeholder
+
+    probes = Probes(liveness=Probe(path="/health"), readiness=Probe(path="/health"))
+    net = placeholder(Network, "network", NetworkArgs(), PROD)
+    worker = placeholder(WebService, "worker", WebServiceArgs(network=net, image="123456789012.dkr.ecr.us-east-1.amazonaws.com/w:1",
+                                                              port=8000, probes=probes), PROD)
+    args = AutoscalerArgs(service=worker, min_replicas=1, max_replicas=3, queue=QueueTrigger(redis=redis_store(), list_name="jobs"))
+    with pytest.raises(InputError, match="autoscaling.queue.*monitoring endpoint"):
+        validate_autoscaler(args, PROD)
+    net_ok = placeholder(Network, "network", NetworkArgs(aws=AwsNetworkOptions(monitoring_endpoint=True)), PROD)
+    ok = placeholder(WebService, "worker", WebServiceArgs(network=net_ok, image="123456789012.dkr.ecr.us-east-1.amazonaws.com/w:1",
+                                                          port=8000, probes=probes), PROD)
+    validate_autoscaler(AutoscalerArgs(service=ok, min_replicas=1, max_replicas=3, queue=QueueTrigger(redis=redis_store(), list_name="jobs")), PROD)
+
+
+def test_a_silent_queue_pages_through_a_missing_data_alarm():
+    def program():
+        api = service("api", 8000)
+        api.handle.load_balancer_arn_suffix = "app/demo-prod-edge/123"
+        Autoscaler("api-scaling", AutoscalerArgs(service=api, min_replicas=2, max_replicas=5,
+                                                 queue=QueueTrigger(redis=redis_store(), list_name="jobs")), PROD)
+        Monitoring("monitoring", MonitoringArgs(services=[api]), PROD)
+
+    inv = engine.run(program)
+    missing = inv.named("monitoring-api-queue-missing").inputs
+    assert missing["treatMissingData"] == "breaching"
+    assert (missing["namespace"], missing["metricName"], missing["dimensions"]) == ("prodkit/demo", "QueueDepth", {"QueueName": "jobs"})
+    assert (missing["statistic"], missing["comparisonOperator"], missing["threshold"]) == ("SampleCount", "LessThanThreshold", 1)
+    assert missing["alarmActions"][0].endswith(":monitoring-topic")
+    # The scaling alarms themselves still ignore missing data (no scaling on silence).
+    assert inv.named("api-scaling-queue-high").inputs["treatMissingData"] == "notBreaching"
+
+
 def test_scheduled_actions_use_aws_cron():
     inv = plan_autoscaler(cpu_percent=70, schedules=[ScheduledScaling(name="business-hours", schedule="0 8 * * 1-5", min_replicas=4, max_replicas=10)])
     action = inv.named("api-scaling-business-hours").inputs
@@ -573,11 +619,11 @@ def test_every_alarm_notifies_the_topic():
     assert all(a.inputs["alarmActions"] == a.inputs["okActions"] and a.inputs["alarmActions"][0].endswith(":monitoring-topic") for a in alarms)
 
 
-def test_topic_is_kms_encrypted_with_a_key_cloudwatch_may_use_and_emails_subscribe():
+def test_topic_is_encrypted_with_the_stack_key_and_emails_subscribe():
     inv = plan_monitoring()
-    assert inv.named("monitoring-topic").inputs["kmsMasterKeyId"].endswith(":monitoring-key")
-    policy = json.loads(inv.named("monitoring-key").inputs["policy"])
-    assert any(s["Principal"] == {"Service": "cloudwatch.amazonaws.com"} for s in policy["Statement"])
+    # The Network's stack key (its policy lets this account's CloudWatch alarms publish); no key of its own.
+    assert inv.named("monitoring-topic").inputs["kmsMasterKeyId"] == "arn:aws:kms:us-east-1:123456789012:net-key"
+    assert not inv.of_type("kms/key:Key")
     subs = inv.of_type("sns/topicSubscription:TopicSubscription")
     assert [(s.inputs["protocol"], s.inputs["endpoint"]) for s in subs] == [("email", "ops@example.com")]
 
@@ -614,7 +660,7 @@ def test_real_components_wire_lb_suffix_into_autoscaler_and_alarms():
         net = Network("net", NetworkArgs(), PROD)
         db = ManagedPostgres("db", ManagedPostgresArgs(network=net), PROD)
         cache = ManagedRedis("cache", ManagedRedisArgs(network=net), PROD)
-        api = WebService("api", WebServiceArgs(network=net, image="ghcr.io/acme/api:1.0.0", port=8080, probes=probes,
+        api = WebService("api", WebServiceArgs(network=net, image="ghcr.io/acme/api:1.0.0", port=8080, probes=probes, internet_egress=True,
                                                public=True, autoscaled=True, links=[db, cache], memory_mib=2048), PROD)
         TlsIngress("edge", TlsIngressArgs(network=net, domain="app.example.com", routes=[Route(path="/", service=api)]), PROD)
         Autoscaler("api-scaling", AutoscalerArgs(service=api, min_replicas=2, max_replicas=10, requests_per_target=500), PROD)

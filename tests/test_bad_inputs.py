@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture()
 def project(tmp_path: Path) -> Path:
     """A copy of the project's Pulumi files in a temp folder, to edit freely."""
-    for name in ("Pulumi.yaml", "Pulumi.staging.yaml", "Pulumi.prod.yaml"):
+    for name in ("Pulumi.yaml", "Pulumi.staging.yaml", "Pulumi.prod.yaml", "Pulumi.aws-staging.yaml", "Pulumi.aws-prod.yaml"):
         shutil.copy(ROOT / name, tmp_path / name)
     return tmp_path
 
@@ -342,4 +342,53 @@ def test_missing_spec_path_is_file_not_found(project, capsys):
 
 def test_unknown_stack_lists_the_stack_files_with_did_you_mean(project, capsys):
     code, err = plan(project, capsys, stack="stagin")
-    assert_clear(code, err, "--stack", "'stagin'", "stacks here: prod, staging", "Did you mean 'staging'?")
+    present = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in project.glob("Pulumi.*.yaml"))
+    assert {"prod", "staging"} <= set(present)
+    assert_clear(code, err, "--stack", "'stagin'", "stacks here: " + ", ".join(present), "Did you mean 'staging'?")
+
+
+# --- what AWS would refuse at apply time (issue 8): named as the user wrote it ------------------------------------
+
+
+@pytest.mark.parametrize("days", [10, 45, 100])
+def test_log_retention_outside_cloudwatch_values(project, capsys, days):
+    code, err = plan(project, capsys, f"prodkit:overrides={{log_retention_days: {days}}}", stack="aws-staging")
+    assert_clear(code, err, "prodkit:overrides.log_retention_days", str(days), "CloudWatch Logs accepts only", "1, 3, 5, 7, 14, 30")
+
+
+def test_one_zone_on_aws(project, capsys):
+    code, err = plan(project, capsys, "prodkit:overrides={zones: 1}", stack="aws-prod")
+    assert_clear(code, err, "prodkit:overrides.zones", "1", "at least 2 zones")
+
+
+def test_prodkit_region_differs_from_aws_region(project, capsys):
+    code, err = plan(project, capsys, "prodkit:region=eu-west-1", stack="aws-staging")
+    assert_clear(code, err, "prodkit:region", "'eu-west-1'", "aws:region (us-east-1)")
+
+
+def test_image_a_no_egress_service_cannot_pull(project, capsys):
+    # chat's frontend comes from ghcr.io and has no internet egress: without the cache it could never start.
+    code, err = plan(project, capsys, "prodkit:app=chat", "prodkit:ecrPullThroughCache=false", stack="aws-staging")
+    assert_clear(code, err, "services.frontend.image", "ghcr.io/kirotodo/kirotodo-frontend:1.0.0",
+                 "push it to ECR", "internet_egress", "prodkit:ecrPullThroughCache")
+
+
+def test_pull_through_cache_without_the_registry_credential(project, capsys):
+    stack_file = project / "Pulumi.aws-staging.yaml"
+    stack_file.write_text("\n".join(l for l in stack_file.read_text().splitlines() if "GHCR_CREDENTIALS" not in l) + "\n")
+    code, err = plan(project, capsys, stack="aws-staging")
+    assert_clear(code, err, "prodkit:GHCR_CREDENTIALS", "ghcr.io", "services.engine.image",
+                 "pulumi config set --secret prodkit:GHCR_CREDENTIALS USERNAME:TOKEN --stack aws-staging")
+
+
+def test_pull_through_cache_flag_must_be_a_boolean(project, capsys):
+    code, err = plan(project, capsys, "prodkit:ecrPullThroughCache=maybe", stack="aws-staging")
+    assert_clear(code, err, "prodkit:ecrPullThroughCache", "'maybe'", "true or false")
+
+
+def test_health_command_not_in_docker_form(project, capsys):
+    def mutate(d):
+        d["services"]["engine"]["health"]["command"] = ["curl", "-f", "http://localhost:8080/api/health"]
+
+    code, err = plan(project, capsys, f"prodkit:app={spec_with(project, 'autopr', mutate)}", stack="aws-staging")
+    assert_clear(code, err, "services.engine.health.command", "curl", '"CMD"')

@@ -211,6 +211,8 @@ ALB_OK = {"internal": False, "loadBalancerType": "application", "enableDeletionP
 # ---------------------------------------------------------------------------------------------------------------
 # Resource rules: (rule, type, props, options, expected message fragment or None for compliant).
 
+CMK = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
 CASES: list[tuple[str, str, dict, dict, str | None]] = [
     # --- TLS -------------------------------------------------------------------------------------------------
     ("ingress-https-only", GW, gateway(), OPTS, None),
@@ -357,8 +359,6 @@ CASES: list[tuple[str, str, dict, dict, str | None]] = [
     ("container-probes", DEP, deployment(container(livenessProbe=None)), OPTS, "container api: no livenessProbe"),
     ("container-probes", STS, statefulset(), OPTS, None),
     ("container-probes", STS, statefulset(container(readinessProbe=None)), OPTS, "container api: no readinessProbe"),
-    ("container-probes", TASK, task(), OPTS, None),
-    ("container-probes", TASK, task(ecs_container(healthCheck=None)), OPTS, "container app has no healthCheck"),
     ("container-probes", "aws:lb/targetGroup:TargetGroup", {"healthCheck": {"enabled": True, "path": "/health", "protocol": "HTTP"}}, OPTS, None),
     ("container-probes", "aws:lb/targetGroup:TargetGroup", {"healthCheck": {"enabled": True, "protocol": "HTTP"}}, OPTS, "health check has no path"),
     ("image-pinned", DEP, deployment(container(image="ghcr.io/acme/api:latest")), OPTS, "uses the 'latest' tag"),
@@ -464,6 +464,19 @@ CASES: list[tuple[str, str, dict, dict, str | None]] = [
     ("iam-least-privilege", "aws:iam/role:Role", {"assumeRolePolicy": json.dumps({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]})}, OPTS, "lets any AWS principal ('*') assume the role"),
     ("iam-least-privilege", "aws:iam/rolePolicy:RolePolicy", {"policy": json.dumps({"Statement": [{"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": ["arn:aws:secretsmanager:x"]}]})}, OPTS, None),
     ("iam-least-privilege", "aws:iam/rolePolicy:RolePolicy", {"policy": json.dumps({"Statement": {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}})}, OPTS, "allows s3:* on every resource"),
+    # --- customer-managed keys -----------------------------------------------------------------------------------------
+    ("secret-customer-managed-key", "aws:secretsmanager/secret:Secret", {"name": "x", "kmsKeyId": CMK}, OPTS, None),
+    ("secret-customer-managed-key", "aws:secretsmanager/secret:Secret", {"name": "x", "kmsKeyId": UNKNOWN}, OPTS, None),
+    ("secret-customer-managed-key", "aws:secretsmanager/secret:Secret", {"name": "x"}, OPTS, "no key: the AWS-managed default key is used"),
+    ("secret-customer-managed-key", "aws:secretsmanager/secret:Secret", {"name": "x", "kmsKeyId": "alias/aws/secretsmanager"}, OPTS, "the AWS-managed key 'alias/aws/secretsmanager'"),
+    ("log-group-customer-managed-key", "aws:cloudwatch/logGroup:LogGroup", {"retentionInDays": 90, "kmsKeyId": CMK}, OPTS, None),
+    ("log-group-customer-managed-key", "aws:cloudwatch/logGroup:LogGroup", {"retentionInDays": 90}, OPTS, "log group is not encrypted with a customer-managed key"),
+    ("efs-customer-managed-key", "aws:efs/fileSystem:FileSystem", {"encrypted": True, "kmsKeyId": CMK}, OPTS, None),
+    ("efs-customer-managed-key", "aws:efs/fileSystem:FileSystem", {"encrypted": True}, OPTS, "file system is not encrypted with a customer-managed key"),
+    ("efs-customer-managed-key", "aws:efs/fileSystem:FileSystem", {"encrypted": False, "kmsKeyId": CMK}, OPTS, "not encrypted at rest"),
+    ("sns-topic-customer-managed-key", "aws:sns/topic:Topic", {"kmsMasterKeyId": CMK}, OPTS, None),
+    ("sns-topic-customer-managed-key", "aws:sns/topic:Topic", {"kmsMasterKeyId": "alias/aws/sns"}, OPTS, "the AWS-managed key 'alias/aws/sns'"),
+    ("sns-topic-customer-managed-key", "aws:sns/topic:Topic", {}, OPTS, "topic is not encrypted with a customer-managed key"),
 ]
 
 from azure_cases import CASES as _AZURE_CASES, STACK_CASES as _AZURE_STACK_CASES  # noqa: E402 (Azure rules' cases)
@@ -565,7 +578,19 @@ def setp(name: str, path: str, value: Any) -> Callable[[list[dict]], None]:
     return fn
 
 
+def ecs_task_of_api(**container_over: Any) -> Callable[[list[dict]], None]:
+    """Add api's task definition (the ECS service references it by ARN)."""
+    def fn(rs: list[dict]) -> None:
+        rs.append(res(TASK, "api-task", task(ecs_container(**container_over)), parent="urn:api"))
+        next(r for r in rs if r["name"] == "api-service")["inputs"]["taskDefinition"] = "arn:aws:ecs:us-east-1:123456789012:api-task"
+    return fn
+
+
 STACK_CASES: list[tuple[str, Callable[[], list[dict]], list[tuple[str, str]]]] = [
+    ("ecs-service-health-checked", lambda: aws_stack(a=ecs_task_of_api()), []),
+    ("ecs-service-health-checked", lambda: aws_stack(a=ecs_task_of_api(healthCheck=None)), [("api-service", "container app has no healthCheck")]),
+    ("ecs-service-health-checked", lambda: aws_stack(a=ecs_task_of_api(healthCheck=None),
+                                                     b=setp("api-service", "loadBalancers", [{"targetGroupArn": "arn:tg", "containerName": "app", "containerPort": 8080}])), []),
     ("tls-certificate", k8s_stack, []),
     ("tls-certificate", lambda: k8s_stack(a=setp("edge-gateway", "metadata.annotations", {})),
      [("edge-gateway", "serves Secret 'edge-tls', which nothing renews (no cert-manager.io/cluster-issuer annotation")]),

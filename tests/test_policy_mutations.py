@@ -281,6 +281,39 @@ def azure_vault_wide_grant(rs):
     return r
 
 
+def secret_without_cmk(rs):
+    r = first(rs, "secretsmanager/secret:Secret", lambda r: r["name"].startswith("engine-"))
+    del r["inputs"]["kmsKeyId"]
+    return r
+
+
+def log_group_without_cmk(rs):
+    r = first(rs, "cloudwatch/logGroup:LogGroup", lambda r: r["name"] == "engine-logs")
+    del r["inputs"]["kmsKeyId"]
+    return r
+
+
+def efs_under_aws_managed_key(rs):
+    r = first(rs, "efs/fileSystem:FileSystem")
+    r["inputs"]["kmsKeyId"] = "alias/aws/elasticfilesystem"
+    return r
+
+
+def topic_without_cmk(rs):
+    r = first(rs, "sns/topic:Topic")
+    del r["inputs"]["kmsMasterKeyId"]
+    return r
+
+
+def private_service_without_health_check(rs):
+    task = first(rs, "ecs/taskDefinition:TaskDefinition", lambda r: r["name"] == "workflow-task")
+    defs = json.loads(task["inputs"]["containerDefinitions"]) if isinstance(task["inputs"]["containerDefinitions"], str) else task["inputs"]["containerDefinitions"]
+    for c in defs:
+        c.pop("healthCheck", None)
+    task["inputs"]["containerDefinitions"] = json.dumps(defs)
+    return first(rs, "ecs/service:Service", lambda r: r["name"] == "workflow-service")
+
+
 MUTATIONS = [
     ("public RDS", "autopr", "aws", public_rds, "no-public-datastore"),
     ("literal API key in env", "compyle", "kubernetes", literal_api_key, "no-literal-secret-env"),
@@ -288,6 +321,11 @@ MUTATIONS = [
     ("Deployment running as root", "compyle", "kubernetes", root_deployment, "container-non-root"),
     ("Redis without TLS", "autopr", "aws", redis_without_tls, "redis-require-tls"),
     ("retention 0", "autopr", "aws", retention_zero, "backup-retention"),
+    ("secret under the AWS-managed key", "autopr", "aws", secret_without_cmk, "secret-customer-managed-key"),
+    ("log group under the AWS-managed key", "autopr", "aws", log_group_without_cmk, "log-group-customer-managed-key"),
+    ("EFS under aws/elasticfilesystem", "compyle", "aws", efs_under_aws_managed_key, "efs-customer-managed-key"),
+    ("alert topic without a key", "autopr", "aws", topic_without_cmk, "sns-topic-customer-managed-key"),
+    ("private ECS service without health check", "copilot", "aws", private_service_without_health_check, "ecs-service-health-checked"),
     ("route without a rate limit", "compyle", "kubernetes", route_without_rate_limit, "ingress-rate-limit"),
     ("HTTP listener route that forwards", "compyle", "kubernetes", http_listener_forwarding, "gateway-http-redirect-only"),
     ("CORS any origin", "chat", "kubernetes", cors_any_origin, "cors-not-wildcard"),

@@ -2,7 +2,7 @@
 
 | cloud | implementation | queue depth |
 |---|---|---|
-| aws | Application Auto Scaling target + target-tracking policies (CPU, memory, ALB requests per target), cooldowns, scheduled actions | step scaling on a CloudWatch metric the app publishes |
+| aws | Application Auto Scaling target + target-tracking policies (CPU, memory, ALB requests per target), cooldowns, scheduled actions | step scaling on a CloudWatch metric the app publishes (its task role may PutMetricData in `prodkit/<app>` only; Monitoring alarms when it goes silent) |
 | gcp | sets min/max instances and the CPU utilisation target on the Cloud Run service (no resource of its own); concurrency is the WebService's `gcp.concurrency`; memory is not a Cloud Run scaling signal | CREMA (Cloud Run External Metrics Autoscaling, KEDA redis-lists scaler) service + its config in Parameter Manager |
 | azure | sets min/max replicas, cooldown (`scale_down` window) and cpu/memory (KEDA utilisation) rules on the Container App; Container Apps has no per-direction policies, so `scale_up`/`scale_down` rates are not applied | KEDA `redis` scaler rule on the list length, TLS, password from Key Vault |
 | kubernetes | HorizontalPodAutoscaler autoscaling/v2 with behaviour (stabilization windows, policies) | KEDA ScaledObject on Redis list length (replaces the HPA: KEDA owns one) |

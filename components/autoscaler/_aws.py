@@ -17,7 +17,13 @@ What it creates:
   ``QueueName=<list_name>`` (e.g. ``LLEN`` of the list). ``{name}-queue-out`` / ``{name}-queue-in`` are step
   scaling policies driven by ``{name}-queue-high`` (depth >= ``target_length`` for a minute: +1 task, +2 from
   3x, +4 from 5x) and ``{name}-queue-low`` (depth below half of ``target_length`` for the scale-down window:
-  -1 task). Missing data (the app stopped publishing) neither scales out nor in.
+  -1 task). Missing data (the app stopped publishing) neither scales out nor in; so that a silent queue does not
+  pin the service at its minimum unnoticed, the scaled service's handle carries ``queue_metric`` and Monitoring
+  adds a "queue metric missing" alarm (missing data = breaching) to its topic.
+- ``{name}-put-metric``: a policy on the scaled service's task role allowing ``cloudwatch:PutMetricData`` only with
+  ``cloudwatch:namespace`` = ``prodkit/<app>`` (the action has no resource-level permissions; the namespace
+  condition is the scope). A service without internet egress reaches CloudWatch through the Network's
+  ``monitoring`` endpoint (``AwsNetworkOptions(monitoring_endpoint=True)``; refused without it).
 - ``{name}-{schedule.name}``: a scheduled action per ``schedules`` entry, the five-field cron converted to
   ``cron(...)`` (UTC).
 
@@ -71,6 +77,20 @@ def validate(args: AutoscalerArgs, platform: Platform) -> None:
             )
     for schedule in args.schedules:
         to_aws_cron(f"autoscaling.schedules[{schedule.name}].schedule", schedule.schedule)
+    if args.queue is not None:
+        from ..web_service._aws import network_features
+
+        svc_args = getattr(args.service, "args", None)
+        egress = getattr(handle, "internet_egress", None) if not placeholder else getattr(svc_args, "internet_egress", True)
+        network = getattr(svc_args, "network", None) if placeholder else None
+        has_endpoint = (network_features(network).monitoring if network is not None
+                        else bool(getattr(handle, "monitoring_endpoint", False)))
+        if egress is False and not has_endpoint:
+            raise InputError(
+                "autoscaling.queue", args.queue.list_name,
+                "the service publishes its queue depth to CloudWatch but has no internet egress and the Network has no monitoring endpoint",
+                "Create the Network with AwsNetworkOptions(monitoring_endpoint=True), or give the service internet_egress.",
+            )
 
 
 def build(name: str, args: AutoscalerArgs, platform: Platform, child: pulumi.ResourceOptions) -> dict[str, Any]:
@@ -117,6 +137,7 @@ def build(name: str, args: AutoscalerArgs, platform: Platform, child: pulumi.Res
 
     if args.queue is not None:
         _queue_scaling(name, args, platform, child, tags, on_target, scale_out, scale_in)
+        _publish_permission(name, args, platform, child)
 
     for schedule in args.schedules:
         aws.appautoscaling.ScheduledAction(
@@ -135,6 +156,23 @@ def build(name: str, args: AutoscalerArgs, platform: Platform, child: pulumi.Res
         "max_replicas": target.max_capacity,
         "handle": SimpleNamespace(resource_id=target.resource_id),
     }
+
+
+def _publish_permission(name: str, args: AutoscalerArgs, platform: Platform, child: pulumi.ResourceOptions) -> None:
+    """The scaled service may publish metrics to the app's namespace only; Monitoring learns the metric."""
+    handle = args.service.handle
+    aws.iam.RolePolicy(
+        f"{name}-put-metric", role=handle.task_role_id,
+        policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*",
+            "Condition": {"StringEquals": {"cloudwatch:namespace": queue_namespace(platform)}},
+        }]}),
+        opts=child,
+    )
+    handle.queue_metric = SimpleNamespace(
+        namespace=queue_namespace(platform), metric=QUEUE_METRIC, dimensions={"QueueName": args.queue.list_name},
+        list_name=args.queue.list_name,
+    )
 
 
 def _queue_scaling(name: str, args: AutoscalerArgs, platform: Platform, child: pulumi.ResourceOptions,

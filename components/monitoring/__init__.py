@@ -2,7 +2,7 @@
 
 | cloud | implementation | alerts |
 |---|---|---|
-| aws | CloudWatch alarms per service (CPU, memory, ALB 5xx rate, p95 target response time) and per data store (RDS CPU, free storage, Redis memory) to an SNS topic | SNS email subscriptions |
+| aws | CloudWatch alarms per service (CPU, memory, ALB 5xx rate, p95 target response time, queue metric missing for queue-scaled services) and per data store (RDS CPU, free storage, Redis memory) to an SNS topic encrypted with the stack's KMS key | SNS email subscriptions |
 | gcp | Cloud Monitoring alert policies per service (5xx ratio, p95 latency, instances at max) and per data store (Cloud SQL CPU and disk, Redis memory) | email notification channels |
 | azure | Azure Monitor metric alerts per Container App (CPU, memory, restarts), per Flexible Server (CPU, storage) and Managed Redis (memory), and on the Front Door profile (5xx share, latency) when an ingress is given | action group with one email receiver per address |
 | kubernetes | ServiceMonitor per service exposing metrics, PrometheusRule with HighErrorRate / HighLatency / HighMemoryUsage / HighCpu, labelled for the cluster's Prometheus selectors (default `release: kube-prometheus-stack`) | Alertmanager routes (cluster-wide) |

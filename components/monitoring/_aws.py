@@ -2,12 +2,11 @@
 
 What it creates (every taggable resource tagged with ``platform.labels("monitoring")``):
 
-- ``{name}-key`` (+ ``{name}-key-alias``): a customer-managed KMS key (rotated yearly) for the topic. Not the AWS
-  managed ``alias/aws/sns`` key: its key policy cannot be changed to let CloudWatch use it, and alarms publishing
-  to a topic encrypted with it fail silently. The key policy keeps the account in control and lets
-  ``cloudwatch.amazonaws.com`` (of this account only) encrypt messages.
-- ``{name}-topic`` + ``{name}-topic-policy``: the SNS topic (``alerts_id``); only this account's CloudWatch alarms
-  may publish, and never without TLS. ``{name}-email-<hash>``: one email subscription per ``notify_emails`` entry
+- ``{name}-topic`` + ``{name}-topic-policy``: the SNS topic (``alerts_id``), encrypted with the stack's
+  customer-managed KMS key (the Network's, read from the watched services' handles). Not the AWS managed
+  ``alias/aws/sns`` key: its key policy cannot be changed to let CloudWatch use it, and alarms publishing to a topic
+  encrypted with it fail silently; the stack key's policy lets ``cloudwatch.amazonaws.com`` of this account encrypt
+  messages. Only this account's CloudWatch alarms may publish, and never without TLS. ``{name}-email-<hash>``: one email subscription per ``notify_emails`` entry
   (each address must confirm the subscription mail once; the role is a hash, so addresses stay out of URNs).
 - Per WebService ``<svc>`` (its component name): ``{name}-<svc>-cpu`` (AWS/ECS CPUUtilization >
   ``cpu_percent`` for 5 minutes), ``{name}-<svc>-memory`` (MemoryUtilization > ``memory_percent`` for 5 minutes)
@@ -22,8 +21,12 @@ What it creates (every taggable resource tagged with ``platform.labels("monitori
 - Per ManagedRedis ``<cache>``: ``{name}-<cache>-memory`` (DatabaseMemoryUsagePercentage > 80 % on the
   replication group's first member ``<id>-001``; replicas hold the same dataset, so one node speaks for all).
 
-Every alarm: ``alarm_actions`` and ``ok_actions`` = the topic (people learn when it is over too), missing data is
-``notBreaching`` (a scaled-to-zero or idle service does not page).
+- Per service scaled on queue depth (its handle carries ``queue_metric``, set by the Autoscaler; create Monitoring
+  after it): ``{name}-<svc>-queue-missing``: no ``QueueDepth`` data point for 5 minutes. Missing data is
+  *breaching* here: the app stopped publishing, so queue scaling is blind and the service sits at its minimum.
+
+Every other alarm: ``alarm_actions`` and ``ok_actions`` = the topic (people learn when it is over too), missing
+data is ``notBreaching`` (a scaled-to-zero or idle service does not page).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from .._core import Platform
+from .._core import InputError, Platform
 from . import MonitoringArgs
 
 COMPONENT = "monitoring"
@@ -61,21 +64,13 @@ def _role(component: Any, kind: str, index: int) -> str:
 def build(name: str, args: MonitoringArgs, platform: Platform, child: pulumi.ResourceOptions) -> dict[str, Any]:
     tags = platform.labels(COMPONENT)
     account = aws.get_caller_identity_output().account_id
-    partition = aws.get_partition_output().partition
 
-    key = aws.kms.Key(
-        f"{name}-key",
-        description=f"{platform.app}-{platform.stack}: alert topic encryption",
-        enable_key_rotation=True,
-        deletion_window_in_days=7,
-        policy=pulumi.Output.all(partition, account).apply(lambda v: _key_policy(v[0], v[1])),
-        tags=tags,
-        opts=child,
-    )
-    aws.kms.Alias(f"{name}-key-alias", name=f"alias/{platform.physical_name(name, limit=200)}",
-                  target_key_id=key.key_id, opts=child)
+    key_arn = next((k for k in (getattr(getattr(s, "handle", None), "kms_key_arn", None) for s in args.services) if k is not None), None)
+    if key_arn is None:
+        raise InputError("monitoring.services", [type(s).__name__ for s in args.services],
+                         "expected WebServices created on AWS: their Network's stack key encrypts the alert topic")
     topic = aws.sns.Topic(
-        f"{name}-topic", name=platform.physical_name(f"{name}-alerts", limit=256), kms_master_key_id=key.arn,
+        f"{name}-topic", name=platform.physical_name(f"{name}-alerts", limit=256), kms_master_key_id=key_arn,
         tags=tags, opts=child,
     )
     aws.sns.TopicPolicy(
@@ -86,14 +81,14 @@ def build(name: str, args: MonitoringArgs, platform: Platform, child: pulumi.Res
         digest = hashlib.sha1(str(email).strip().lower().encode()).hexdigest()[:8]
         aws.sns.TopicSubscription(f"{name}-email-{digest}", topic=topic.arn, protocol="email", endpoint=email, opts=child)
 
-    def alarm(role: str, description: str, **kwargs: Any) -> aws.cloudwatch.MetricAlarm:
+    def alarm(role: str, description: str, missing: str = "notBreaching", **kwargs: Any) -> aws.cloudwatch.MetricAlarm:
         return aws.cloudwatch.MetricAlarm(
             f"{name}-{role}",
             name=platform.physical_name(role, limit=255),
             alarm_description=description,
             alarm_actions=[topic.arn],
             ok_actions=[topic.arn],
-            treat_missing_data="notBreaching",
+            treat_missing_data=missing,
             tags=tags,
             opts=child,
             **kwargs,
@@ -110,6 +105,13 @@ def build(name: str, args: MonitoringArgs, platform: Platform, child: pulumi.Res
         alarm(f"{svc}-memory", f"{svc}: memory above {t.memory_percent} % of the task size for 5 minutes",
               namespace="AWS/ECS", metric_name="MemoryUtilization", dimensions=ecs, statistic="Average",
               period=60, evaluation_periods=5, comparison_operator="GreaterThanThreshold", threshold=t.memory_percent)
+        queue = getattr(h, "queue_metric", None)
+        if queue is not None:
+            alarm(f"{svc}-queue-missing",
+                  f"{svc}: no {queue.metric} of queue {queue.list_name} published for 5 minutes: queue scaling is blind",
+                  missing="breaching", namespace=queue.namespace, metric_name=queue.metric, dimensions=queue.dimensions,
+                  statistic="SampleCount", period=60, evaluation_periods=5, comparison_operator="LessThanThreshold",
+                  threshold=1)
         tg_suffix = getattr(h, "target_group_arn_suffix", None)
         if tg_suffix is None:
             continue  # private service: no load balancer metrics
@@ -165,30 +167,6 @@ def build(name: str, args: MonitoringArgs, platform: Platform, child: pulumi.Res
                   comparison_operator="GreaterThanThreshold", threshold=CACHE_MEMORY_PERCENT)
 
     return {"alerts_id": topic.arn}
-
-
-def _key_policy(partition: str, account: str) -> str:
-    return json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "AccountAdministers",
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
-                "Action": "kms:*",
-                "Resource": "*",
-            },
-            {
-                "Sid": "CloudWatchAlarmsEncrypt",
-                "Effect": "Allow",
-                "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                # No aws:SourceAccount condition: CloudWatch's KMS calls through SNS do not reliably carry it, and
-                # the key encrypts nothing but this topic (the topic policy restricts the publishers).
-                "Resource": "*",
-            },
-        ],
-    })
 
 
 def _topic_policy(topic_arn: str, account: str) -> str:

@@ -2,7 +2,7 @@
 
 | cloud | implementation | isolation | egress |
 |---|---|---|---|
-| aws | VPC over `zones` AZs: public (ALB, NAT), private (tasks) and isolated (RDS, ElastiCache) subnets, DB/cache subnet groups, flow logs, default SG stripped, S3 gateway endpoint | security groups per component, opened by links | NAT gateway: one (staging) or one per AZ (`nat_per_zone`) |
+| aws | VPC over `zones` AZs (at least 2): public (ALB, NAT), private (tasks) and isolated (RDS, ElastiCache) subnets, DB/cache subnet groups, flow logs (stack KMS key), default SG stripped, S3 gateway endpoint, ECR/Secrets Manager/Logs interface endpoints (+ `ssmmessages`, `monitoring` when asked), one customer-managed KMS key per stack, optional ECR pull-through cache rules | security groups per component, opened by links | NAT gateway: one (staging) or one per AZ (`nat_per_zone`) |
 | gcp | custom-mode VPC + regional subnet (Private Google Access, flow logs to a log bucket with the retention), private services access range + peering (Cloud SQL, Memorystore), Cloud DNS private zone `run.app` for internal service calls, Cloud KMS key with `customer_managed_keys` | firewall: deny all ingress and egress, allows for the private services range, Google's private API range, and HTTPS out for `internet-egress`-tagged services | Cloud Router + Cloud NAT (with `gcp.nat`) |
 | azure | resource group; VNet with subnets delegated to Container Apps and PostgreSQL plus a private-endpoint subnet; private DNS zones (PostgreSQL, Managed Redis, Key Vault) linked to the VNet; the stack's Key Vault (RBAC, purge protection, private endpoint only); Log Analytics workspace and the internal Container Apps environment (one per delegated subnet, so the Network owns it) | NSG per subnet: deny by default, allows only the links' ports from the apps subnet | NAT gateway on the apps subnet (image pulls and `internet_egress`; Container Apps cannot restrict egress per app) |
 | kubernetes | Namespace labelled Pod Security `restricted`, default-deny ingress+egress NetworkPolicy, DNS egress, ResourceQuota/LimitRange | NetworkPolicies opened by links and for the Gateway data plane (Envoy Gateway namespace) | per-service internet egress policy (`internet_egress`) |
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from typing import Any, Mapping
 
 from .._core import Component, InputError
 from .._core.units import in_range
@@ -63,6 +64,71 @@ class AzureNetworkOptions:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AwsNetworkOptions:
+    """AWS-only settings of the Network."""
+
+    ecr_pull_through_cache: Mapping[str, Any] | None = None
+    """ECR pull-through cache rules, upstream registry host -> its credential: "USERNAME:TOKEN" (a secret) for
+    registries that require one (ghcr.io, registry-1.docker.io, registry.gitlab.com), None for those that do not
+    (public.ecr.aws, quay.io, registry.k8s.io). Services then pull those images through ECR in the stack's region
+    (rewritten to ``<account>.dkr.ecr.<region>.amazonaws.com/<prefix>/<path>``), which works without internet
+    egress. Default: none (a service without internet egress may only use images in ECR)."""
+    ssm_messages_endpoint: bool = False
+    """An ``ssmmessages`` interface endpoint, which ECS Exec needs in tasks without internet egress. Default: off
+    (the stack turns it on when a service has exec enabled)."""
+    monitoring_endpoint: bool = False
+    """A ``monitoring`` (CloudWatch metrics) interface endpoint, so tasks without internet egress can publish
+    metrics (the queue depth an Autoscaler scales on). Default: off (the stack turns it on when needed)."""
+
+    def __post_init__(self) -> None:
+        for host in self.ecr_pull_through_cache or {}:
+            if host not in PULL_THROUGH_UPSTREAMS:
+                raise InputError(
+                    "aws.ecr_pull_through_cache", host,
+                    "ECR can cache these upstream registries: " + ", ".join(PULL_THROUGH_UPSTREAMS),
+                )
+            if PULL_THROUGH_UPSTREAMS[host][1] and self.ecr_pull_through_cache[host] is None:
+                raise InputError(f"aws.ecr_pull_through_cache.{host}", None, "this registry needs a credential (USERNAME:TOKEN)")
+
+
+#: Upstream registries ECR's pull-through cache supports without a cross-account role: host -> (short name used
+#: in the repository prefix, needs a Secrets Manager credential).
+PULL_THROUGH_UPSTREAMS: Mapping[str, tuple[str, bool]] = {
+    "public.ecr.aws": ("ecr-public", False),
+    "quay.io": ("quay", False),
+    "registry.k8s.io": ("k8s", False),
+    "registry-1.docker.io": ("docker-hub", True),
+    "ghcr.io": ("ghcr", True),
+    "registry.gitlab.com": ("gitlab", True),
+}
+
+
+_DOCKER_HUB_ALIASES = ("docker.io", "index.docker.io", "registry-1.docker.io")
+
+
+def image_source(image: str) -> tuple[str, str, str]:
+    """(registry host, repository path, tag/digest suffix) of an image reference, the way docker resolves it:
+    ``archesai/platform:1.0`` -> ("registry-1.docker.io", "archesai/platform", ":1.0"), ``busybox:1`` ->
+    ("registry-1.docker.io", "library/busybox", ":1"), ``ghcr.io/o/a@sha256:..`` -> ("ghcr.io", "o/a", "@sha256:..")."""
+    name, at, digest = image.partition("@")
+    suffix = at + digest
+    last = name.rsplit("/", 1)[-1]
+    if ":" in last:
+        name, _, tag = name.rpartition(":")
+        suffix = f":{tag}{suffix}"
+    first, slash, rest = name.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost"):
+        host, path = first, rest
+    else:
+        host, path = "registry-1.docker.io", name
+    if host in _DOCKER_HUB_ALIASES:
+        host = "registry-1.docker.io"
+        if "/" not in path:
+            path = f"library/{path}"
+    return host, path, suffix
+
+
+@dataclass(frozen=True, kw_only=True)
 class NetworkArgs:
     """Arguments of :class:`Network`."""
 
@@ -81,6 +147,8 @@ class NetworkArgs:
     """GCP-only options. Default: GcpNetworkOptions() on GCP; an error on other clouds."""
     azure: AzureNetworkOptions | None = None
     """Azure-only options. Default: AzureNetworkOptions() on Azure; an error on other clouds."""
+    aws: AwsNetworkOptions | None = None
+    """AWS-only options. Default: AwsNetworkOptions() on AWS; an error on other clouds."""
 
     def __post_init__(self) -> None:
         try:

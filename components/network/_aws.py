@@ -14,10 +14,21 @@ Hardening beyond the subnets: the VPC's default security group is stripped of ev
 accident), flow logs of all traffic go to CloudWatch Logs with retention, an S3 gateway endpoint keeps S3/ECR-layer
 traffic off the NAT, and interface endpoints for ECR, Secrets Manager and CloudWatch Logs let tasks without
 internet egress still pull images from ECR, read their secrets and ship logs (Fargate does all three through the
-task's own network interface, so its security group must allow them).
+task's own network interface, so its security group must allow them). With :class:`AwsNetworkOptions`:
+``ssmmessages`` (ECS Exec) and ``monitoring`` (PutMetricData) endpoints, and ECR pull-through cache rules, one per
+upstream registry (prefix ``<app>-<stack>-<registry>``, stack-scoped because a rule is account-wide), whose
+credentials live in Secrets Manager as ``ecr-pullthroughcache/<app>-<stack>-<registry>`` (the prefix ECR's
+service-linked role may read), ``{"username", "accessToken"}``, under the stack key; a repository creation template
+per prefix makes the cached repositories AES-256 encrypted with a lifecycle policy keeping the newest 30 images.
 
-Cost: each NAT gateway ~$33/month + data; each interface endpoint ~$7.30/month per zone (4 endpoints); flow-log
-ingestion per GB.
+The stack key: one customer-managed KMS key per stack, rotated yearly (see `_stack_key`); every secret, log group,
+file system and topic of the stack uses it.
+
+At least 2 zones (RDS subnet groups, RDS Proxy and the ALB need two). Zones are the first available ones that need
+no opt-in; when the provider reports none (plain Pulumi mocks), they are named ``<region>a``, ``<region>b``, ...
+
+Cost: each NAT gateway ~$33/month + data; each interface endpoint ~$7.30/month per zone (4 endpoints, +1 each for
+ssmmessages/monitoring); flow-log ingestion per GB; the KMS key $1/month; cached images as ECR storage.
 """
 
 from __future__ import annotations
@@ -29,7 +40,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from .._core import InputError, Platform
+from .._core import Cloud, InputError, Platform, options_for
+from . import PULL_THROUGH_UPSTREAMS, AwsNetworkOptions
 
 _COMPONENT = "network"
 _TIERS = ("public", "private", "isolated")
@@ -38,6 +50,16 @@ _SPLIT_BITS = 4  # 16 equal blocks
 _SMALLEST_AWS_SUBNET = 28  # AWS refuses subnets smaller than /28
 # Services a task without internet egress still needs, reached through interface endpoints in the private tier.
 _INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "secretsmanager", "logs")
+#: The retention values CloudWatch Logs accepts (PutRetentionPolicy); anything else fails at apply time.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+_ZONE_LETTERS = "abcd"
+_CACHE_KEEP_IMAGES = 30  # per repository of the pull-through cache
+
+
+def check_log_retention(field_name: str, days: Any) -> None:
+    """Refuse a log retention CloudWatch Logs would reject."""
+    if days not in LOG_RETENTION_DAYS:
+        raise InputError(field_name, days, "CloudWatch Logs accepts only " + ", ".join(map(str, LOG_RETENTION_DAYS)) + " days")
 
 
 def subnet_plan(cidr: str, zones: int) -> dict[str, list[str]]:
@@ -58,6 +80,9 @@ def validate(args: Any, platform: Platform) -> None:
         raise InputError("network.cidr", args.cidr, "allowed: an IPv4 network in CIDR notation, e.g. '10.0.0.0/16'") from None
     if args.zones > _BLOCKS_PER_TIER:
         raise InputError("network.zones", args.zones, f"allowed: 1 to {_BLOCKS_PER_TIER} zones on AWS")
+    if args.zones < 2:
+        raise InputError("network.zones", args.zones, "AWS needs at least 2 zones: RDS subnet groups, RDS Proxy and the load balancer each span two")
+    check_log_retention("network.flow_log_retention_days", args.flow_log_retention_days)
     subnet_prefix = net.prefixlen + _SPLIT_BITS
     if subnet_prefix > _SMALLEST_AWS_SUBNET:
         needed = len(_TIERS) * args.zones
@@ -86,12 +111,10 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
         opts=pulumi.InvokeOptions(parent=child.parent),
     )
-    names = list(available.names or [])  # mocks that do not answer getAvailabilityZones give None
-    if len(names) < args.zones:
-        raise InputError("network.zones", args.zones, f"the region has only {len(names)} available zones: {names}")
-    zones = names[: args.zones]
+    zones = zone_names(list(getattr(available, "names", None) or []), args.zones, platform.region)
     plan = subnet_plan(args.cidr, args.zones)
     region = platform.region or aws.get_region_output(opts=pulumi.InvokeOptions(parent=child.parent)).region
+    opts = options_for(args, Cloud.AWS, AwsNetworkOptions)
 
     vpc = aws.ec2.Vpc(
         f"{name}-vpc", cidr_block=args.cidr, enable_dns_support=True, enable_dns_hostnames=True,
@@ -159,7 +182,12 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         f"{name}-endpoints-https", security_group_id=endpoint_sg.id, ip_protocol="tcp", from_port=443, to_port=443,
         cidr_ipv4=args.cidr, description="HTTPS from the VPC", tags=tags, opts=child,
     )
-    for service in _INTERFACE_ENDPOINTS:
+    endpoints = list(_INTERFACE_ENDPOINTS)
+    if opts.ssm_messages_endpoint:
+        endpoints.append("ssmmessages")  # ECS Exec's session channel
+    if opts.monitoring_endpoint:
+        endpoints.append("monitoring")  # CloudWatch PutMetricData (the queue depth the app publishes)
+    for service in endpoints:
         role = service.replace(".", "-")
         aws.ec2.VpcEndpoint(
             f"{name}-{role}-endpoint", vpc_id=vpc.id, vpc_endpoint_type="Interface",
@@ -169,6 +197,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         )
 
     key = _stack_key(name, platform, region, named, child)
+    image_cache, cache_prefixes = _pull_through_cache(name, opts, platform, region, key, tags, child)
 
     # Data-store subnet groups over the isolated tier.
     db_subnets = aws.rds.SubnetGroup(
@@ -251,8 +280,85 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         region=region,
         # The stack's customer-managed key: every secret, log group, file system and topic of the stack uses it.
         kms_key_arn=key.arn,
+        # Upstream registry host -> "<account>.dkr.ecr.<region>.amazonaws.com/<prefix>" (an Output depending on the
+        # pull-through cache rule), and host -> prefix, for the services' image rewrite and their IAM policy.
+        image_cache=image_cache,
+        image_cache_prefixes=cache_prefixes,
+        ssm_messages_endpoint=opts.ssm_messages_endpoint,
+        monitoring_endpoint=opts.monitoring_endpoint,
     )
     return {"network_id": vpc.id, "handle": handle}
+
+
+def zone_names(reported: list[str], wanted: int, region: str) -> list[str]:
+    """The first `wanted` zones the provider reported. When it reports none (plain Pulumi mocks, which answer
+    every invoke with nothing), the zones are named `<region>a`, `<region>b`, ... from the platform's region, and
+    without a region that is a clear error instead of a crash."""
+    if not reported:
+        if not region:
+            raise InputError(
+                "network.zones", wanted,
+                "the AWS provider reported no availability zones (an unconfigured provider or plain mocks)",
+                "Set Platform(region=...) or `aws:region`: the zones are then named <region>a, <region>b and so on",
+            )
+        reported = [f"{region}{letter}" for letter in _ZONE_LETTERS]
+    if len(reported) < wanted:
+        raise InputError("network.zones", wanted, f"the region has only {len(reported)} available zones: {reported}")
+    return reported[:wanted]
+
+
+def _pull_through_cache(name: str, opts: AwsNetworkOptions, platform: Platform, region: Any, key: aws.kms.Key,
+                        tags: dict[str, str], child: pulumi.ResourceOptions) -> tuple[dict[str, Any], dict[str, str]]:
+    """One ECR pull-through cache rule per upstream registry, with its credential in Secrets Manager (name prefix
+    `ecr-pullthroughcache/`, which ECR's service-linked role may read; encrypted with the stack key, whose policy
+    lets this account's principals use it through Secrets Manager). The repository prefix is stack-scoped
+    (`<app>-<stack>-<registry>`): a rule is account-wide, so two stacks never fight over one."""
+    cache: dict[str, Any] = {}
+    prefixes: dict[str, str] = {}
+    if not opts.ecr_pull_through_cache:
+        return cache, prefixes
+    account = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=child.parent)).account_id
+    for host, credential in sorted(opts.ecr_pull_through_cache.items()):
+        short, needs_credential = PULL_THROUGH_UPSTREAMS[host]
+        prefix = platform.physical_name(short, limit=30)
+        credential_arn = None
+        if needs_credential:
+            secret = aws.secretsmanager.Secret(
+                f"{name}-ptc-{short}-credential", name=f"ecr-pullthroughcache/{platform.physical_name(short, limit=200)}",
+                description=f"Credential of the ECR pull-through cache for {host}", kms_key_id=key.arn,
+                recovery_window_in_days=7, tags=tags, opts=child,
+            )
+            aws.secretsmanager.SecretVersion(
+                f"{name}-ptc-{short}-credential-version", secret_id=secret.id,
+                secret_string=pulumi.Output.secret(pulumi.Output.from_input(credential).apply(_credential_json)), opts=child,
+            )
+            credential_arn = secret.arn
+        rule = aws.ecr.PullThroughCacheRule(
+            f"{name}-ptc-{short}", ecr_repository_prefix=prefix, upstream_registry_url=host,
+            credential_arn=credential_arn, opts=child,
+        )
+        # The repositories ECR creates on first pull: encrypted (AES-256; a KMS key would need a custom role for
+        # ECR), bounded by a lifecycle policy (the newest 30 images of each repository are kept).
+        aws.ecr.RepositoryCreationTemplate(
+            f"{name}-ptc-{short}-template", prefix=prefix, applied_fors=["PULL_THROUGH_CACHE"],
+            description=f"Repositories of the {host} pull-through cache of {platform.app}-{platform.stack}",
+            encryption_configurations=[aws.ecr.RepositoryCreationTemplateEncryptionConfigurationArgs(encryption_type="AES256")],
+            lifecycle_policy=_json({"rules": [{
+                "rulePriority": 1, "description": f"keep the newest {_CACHE_KEEP_IMAGES} images",
+                "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": _CACHE_KEEP_IMAGES},
+                "action": {"type": "expire"},
+            }]}),
+            opts=child,
+        )
+        cache[host] = pulumi.Output.concat(account, ".dkr.ecr.", region, ".amazonaws.com/", rule.ecr_repository_prefix)
+        prefixes[host] = prefix
+    return cache, prefixes
+
+
+def _credential_json(value: str) -> str:
+    """`USERNAME:TOKEN` -> the secret shape ECR expects: {"username": ..., "accessToken": ...}."""
+    user, _, token = str(value).partition(":")
+    return _json({"username": user, "accessToken": token})
 
 
 # Services that may use the stack key on behalf of the account's principals (through grants they create), and

@@ -2,7 +2,7 @@
 
 | cloud | implementation | secrets | shared volumes | replicas owned by |
 |---|---|---|---|---|
-| aws | ECS Fargate task definition + service in private subnets, FARGATE/FARGATE_SPOT strategy, circuit breaker with rollback, awslogs | `secrets[].valueFrom` Secrets Manager ARNs; exec role reads exactly those | EFS (encrypted) with access points | Application Auto Scaling when `autoscaled` (desiredCount ignored) |
+| aws | ECS Fargate task definition + service in private subnets, FARGATE/FARGATE_SPOT strategy, circuit breaker with rollback, awslogs (stack KMS key); images from ECR, the Network's pull-through cache (rewritten) or, with `internet_egress`, anywhere; container health check only from `probes.command` (routed services: the target group's check); Service Connect per-request/idle timeouts, deregistration delay and stopTimeout (max 120 s) from `request_timeout_seconds`; created after the services in `calls` and after its IAM policies | `secrets[].valueFrom` Secrets Manager ARNs (stack KMS key); exec role reads exactly those | EFS (stack KMS key) with access points | Application Auto Scaling when `autoscaled` (desiredCount ignored) |
 | gcp | Cloud Run v2 service (gen2, Direct VPC egress, all traffic through the VPC), own service account, ingress from the load balancer only (routed) or internal only, startup + liveness probes, deletion protection | Secret Manager secrets: env `secret_key_ref`, files as secret volumes; the service account reads exactly its secrets | Cloud Storage FUSE mount of a per-volume bucket (versioned, uniform access, public access prevented) | Cloud Run min/max instances (Autoscaler) |
 | azure | Container App (Consumption workload profile) in the Network's internal, VNet-integrated environment; ingress HTTPS only (`allowInsecure` false), reachable from the environment only unless `public` (then Front Door's private link) | Key Vault secrets referenced by URI through a user-assigned identity holding Key Vault Secrets User on exactly those secrets; secret files as a secret volume | Azure Files (SMB) share per volume through the environment's storage | Container Apps scale rules (set by the Autoscaler) |
 | kubernetes | Deployment + ServiceAccount + Service + PodDisruptionBudget (replicas >= 2), restricted securityContext, probes, topology spread, rolling update maxUnavailable 0, preStop pause and a grace period covering `request_timeout_seconds` | Secret + `secretKeyRef` / mounted secret files | ReadWriteMany PVC | HPA/KEDA when `autoscaled` |
@@ -59,6 +59,21 @@ class Probes:
     """Take the replica out of the load balancer when it fails. Required."""
     startup: Probe | None = None
     """Hold liveness checks until the app has started. Default: none (liveness initial delay applies)."""
+    command: Sequence[str] | None = None
+    """Health check run inside the container where the platform checks containers itself (the ECS container
+    health check), in Docker's form: ``["CMD", "/app/healthcheck"]`` or ``["CMD-SHELL", "..."]``. Timing comes from
+    `liveness`. Default: none: on AWS a routed service is then checked by its target group's HTTP check only, and
+    nothing assumes a tool such as curl in the image. Kubernetes keeps the HTTP probes either way."""
+
+    def __post_init__(self) -> None:
+        if self.command is not None:
+            cmd = list(self.command) if not isinstance(self.command, str) else []
+            if len(cmd) < 2 or cmd[0] not in ("CMD", "CMD-SHELL") or not all(isinstance(c, str) and c for c in cmd):
+                raise InputError(
+                    "health.command", self.command,
+                    'allowed: a list starting with "CMD" (then the program and its arguments) or "CMD-SHELL" (then one shell command), e.g. ["CMD", "/app/healthcheck"]',
+                )
+            object.__setattr__(self, "command", tuple(cmd))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,6 +119,9 @@ class AwsWebServiceOptions:
     """Allow `aws ecs execute-command` shells into tasks. Default: off."""
     health_check_grace_seconds: int = 60
     """Time after a task starts before failed load-balancer checks count. Default: 60 s."""
+    wait_for_steady_state: bool = False
+    """`pulumi up` waits until the service's tasks run and pass their checks (and fails when they do not).
+    Default: off; prod stacks turn it on."""
     task_cpu_units: int | None = None
     """Explicit Fargate task CPU (256, 512, 1024, 2048, 4096, 8192, 16384 units), validated against Fargate's
     allowed cpu/memory pairs. Default: the smallest Fargate size that holds the CPU and memory limits."""
@@ -208,6 +226,9 @@ class WebServiceArgs:
     request_timeout_seconds: int = 60
     """Longest request the service must be allowed to finish (its longest route or service-to-service call):
     sets drain and grace periods on rollout and scale-in, and timeouts of calls into it. Default: 60 s."""
+    calls: Sequence[Any] = ()
+    """Other WebServices this one calls by their internal URL. On AWS the ECS service is created after theirs (a
+    Service Connect client started before its server cannot resolve it). Default: none."""
     deletion_protection: bool = True
     """Protect shared volumes from deletion (`protect`, retain on delete). Default: on; staging opts out."""
     aws: AwsWebServiceOptions | None = None

@@ -2,30 +2,55 @@
 
 What it creates, per service:
 
-* a CloudWatch log group (retention ``log_retention_days``) and an ECS cluster with Container Insights, using the
-  FARGATE / FARGATE_SPOT capacity providers with the weights of :class:`AwsWebServiceOptions`;
-* one Secrets Manager secret (+ version) per ``secrets`` entry and per ``secret_files`` entry; the task definition
-  references them by ARN (``secrets[].valueFrom``), never by value;
-* an execution role that may read exactly those secrets (and the linked stores' secrets), a task role with no
-  permissions unless ECS Exec or EFS volumes need them;
+* a CloudWatch log group (retention ``log_retention_days``, one of CloudWatch's allowed values; encrypted with the
+  stack's KMS key) and an ECS cluster with Container Insights, using the FARGATE / FARGATE_SPOT capacity providers
+  with the weights of :class:`AwsWebServiceOptions`;
+* one Secrets Manager secret (+ version) per ``secrets`` entry and per ``secret_files`` entry, encrypted with the
+  stack key; the task definition references them by ARN (``secrets[].valueFrom``), never by value;
+* an execution role that may read exactly those secrets (and the linked stores' secrets), decrypt with the stack
+  key through Secrets Manager only, and, for images through the pull-through cache, ``ecr:BatchImportUpstreamImage``
+  and ``ecr:CreateRepository`` on the cache's repository prefixes (the first pull of an image creates its
+  repository); a task role with no permissions unless ECS Exec or EFS volumes need them;
 * a security group: egress HTTPS to the internet only with ``internet_egress`` (otherwise to the VPC, where the
   Network's interface endpoints for ECR, Secrets Manager and Logs live, and to S3 through the gateway endpoint),
   DNS, the linked stores' ports; ingress from the load balancer's security group when ``public``;
-* for ``public``: an IP target group TlsIngress attaches to its listener;
+* for ``public``: an IP target group TlsIngress attaches to its listener, deregistration delay =
+  ``request_timeout_seconds`` (0-3600 s): the load balancer drains a task that long before ECS stops it;
 * the ECS service: private subnets, no public IP, deployment circuit breaker with rollback, 100/200 % deployment,
-  ECS Service Connect (other services call ``http://<name>:<port>``);
-* EFS for shared volumes: encrypted file system (elastic throughput), TLS-only policy, mount targets in every
-  private subnet admitting NFS from this service only, an access point owned by uid/gid 10001.
+  ECS Service Connect (other services call ``http://<name>:<port>``) with per-request timeout =
+  ``request_timeout_seconds`` (AWS's default is 15 s) and idle timeout = max(that, 300 s); it depends on its IAM
+  policies (first tasks need them to read secrets, pull and mount EFS) and on the ECS services of ``calls`` (a
+  Service Connect client started before its server cannot resolve it); ``wait_for_steady_state`` from the options;
+* EFS for shared volumes: file system encrypted with the stack key (elastic throughput), TLS-only policy, mount
+  targets in every private subnet admitting NFS from this service only, an access point owned by uid/gid 10001.
 
-Secret files: Fargate cannot mount a secret as a file. An init container (``secret-files``, busybox, read-only
-root, all capabilities dropped, no network use) receives each file's content from Secrets Manager as an
-environment variable, writes it with mode 0444 into a task-local volume mounted at the file's directory, and
-exits; the app container starts only after it succeeded (``dependsOn`` SUCCESS) and mounts that volume read-only.
-The volume lives and dies with the task. The init container runs as root because Fargate creates task volumes
-owned by root; it needs no capability to write there.
+Images: a task without ``internet_egress`` pulls only through the Network's ECR endpoints, so its image must be in
+ECR of the stack's region, or come from an upstream registry the Network caches (``AwsNetworkOptions.
+ecr_pull_through_cache``), in which case it is rewritten to ``<account>.dkr.ecr.<region>.amazonaws.com/<prefix>/
+<path>:<tag>``; anything else is an InputError naming the fixes (ECR, internet egress, the cache). With internet
+egress, cached registries still go through the cache (no Docker Hub rate limits, no upstream outage at deploy).
 
-Images: a service without ``internet_egress`` can pull only from ECR in the stack's region (through the
-Network's endpoints). The health check runs ``curl`` inside the container, so the image must ship curl.
+Health checks: the container health check is the service's own ``probes.command`` (Docker form), timed by the
+liveness probe; without one there is none, and a routed service is checked by its target group's HTTP check
+(nothing assumes curl in the image). A service without a route should give a command (policy
+``ecs-service-health-checked``).
+
+Stopping: ``stopTimeout`` (SIGTERM to SIGKILL) = ``request_timeout_seconds`` capped at Fargate's 120 s. Above 120 s,
+requests through the load balancer still finish (the deregistration delay drains them before SIGTERM), but calls
+arriving through Service Connect get at most 120 s after SIGTERM on scale-in and deploys.
+
+ECS Exec (``enable_exec``): the task role gets the four ``ssmmessages`` channel actions, and the app container
+mounts task volumes at the SSM agent's paths ``/var/lib/amazon/ssm`` and ``/var/log/amazon/ssm`` so the root
+filesystem stays read-only; without internet egress the Network must have the ``ssmmessages`` endpoint.
+
+Secret files: Fargate cannot mount a secret as a file. An init container (``secret-files``, busybox from ECR
+Public, through the pull-through cache when the service has no internet egress; read-only root, all capabilities
+dropped, no network use) receives each file's content from Secrets Manager as an environment variable, writes it
+with mode 0444 into a task-local volume mounted at the file's directory, and exits; the app container starts only
+after it succeeded (``dependsOn`` SUCCESS) and mounts that volume read-only. The volume lives and dies with the
+task. The init container runs as root because Fargate creates task volumes owned by root; it needs no capability
+to write there. (Writing the files with the app image itself would assume a shell in it; busybox is 2 MB and
+pinned.)
 """
 
 from __future__ import annotations
@@ -40,12 +65,20 @@ import pulumi
 import pulumi_aws as aws
 
 from .._core import Cloud, InputError, Platform, options_for, stateful_opts
+from ..network import PULL_THROUGH_UPSTREAMS, AwsNetworkOptions, image_source
+from ..network._aws import check_log_retention
 from . import AwsWebServiceOptions
 
 _COMPONENT = "web-service"
 _CONTAINER = "app"
 _USER = "10001"
-_INIT_IMAGE = "public.ecr.aws/docker/library/busybox:1.36.1"
+_INIT_IMAGE = "public.ecr.aws/docker/library/busybox:1.37.0"
+#: Fargate's ceiling on a container's stopTimeout (SIGTERM -> SIGKILL), and the target group's on deregistration.
+MAX_STOP_TIMEOUT = 120
+MAX_DEREGISTRATION_DELAY = 3600
+#: Where the SSM agent of ECS Exec keeps its state and logs: writable task volumes under a read-only root.
+SSM_AGENT_PATHS = {"ssm-state": "/var/lib/amazon/ssm", "ssm-logs": "/var/log/amazon/ssm"}
+_ECR_HOST = re.compile(r"^\d{12}\.dkr\.ecr(-fips)?\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
 
 #: Fargate task sizes: CPU units -> allowed memory (MiB).
 FARGATE_SIZES: dict[int, tuple[int, ...]] = {
@@ -102,8 +135,62 @@ def fargate_size(args: Any) -> tuple[int, int]:
     )
 
 
+def network_features(network: Any) -> SimpleNamespace:
+    """What the Network offers this service: pull-through cache hosts, the ssmmessages and monitoring endpoints.
+    Read from the built Network's handle, or (during the stack's check pass) from the placeholder's Args."""
+    handle = getattr(network, "handle", None)
+    if handle is not None:
+        return SimpleNamespace(
+            cache_hosts=frozenset(getattr(handle, "image_cache", None) or {}),
+            ssm_messages=bool(getattr(handle, "ssm_messages_endpoint", False)),
+            monitoring=bool(getattr(handle, "monitoring_endpoint", False)),
+        )
+    opts = getattr(getattr(network, "args", None), "aws", None) or AwsNetworkOptions()
+    return SimpleNamespace(cache_hosts=frozenset(opts.ecr_pull_through_cache or {}), ssm_messages=opts.ssm_messages_endpoint,
+                           monitoring=opts.monitoring_endpoint)
+
+
+def image_route(field_name: str, image: Any, internet_egress: bool, cache_hosts: frozenset[str], region: str) -> str:
+    """How a task pulls `image`: "ecr" (ECR of the stack's region, through the VPC endpoints), "cache" (rewritten
+    to the ECR pull-through cache), "internet" (direct, needs internet egress) or "unknown" (not a plain string).
+    A service without internet egress that could not pull the image is an InputError naming the fixes."""
+    if not isinstance(image, str):
+        return "unknown"
+    host, _, _ = image_source(image)
+    ecr = _ECR_HOST.match(host)
+    if ecr and (not region or ecr.group(2) == region):
+        return "ecr"
+    if host in cache_hosts:
+        return "cache"
+    if internet_egress:
+        return "internet"
+    where = f"ECR of {ecr.group(2)}, not of the stack's region {region}" if ecr else f"{host}, not ECR"
+    fixes = ["push it to ECR in the stack's region", "give the service internet_egress"]
+    if host in PULL_THROUGH_UPSTREAMS:
+        fixes.append("enable the ECR pull-through cache (`pulumi config set prodkit:ecrPullThroughCache true`, or "
+                     f"AwsNetworkOptions(ecr_pull_through_cache={{{host!r}: ...}}) in your own program)")
+    else:
+        fixes.append(f"(ECR's pull-through cache cannot cache {host}; it supports " + ", ".join(PULL_THROUGH_UPSTREAMS) + ")")
+    raise InputError(
+        field_name, image,
+        f"a task without internet egress pulls images only through the VPC's ECR endpoints, and this image is in {where}.",
+        "Fix: " + "; or ".join(fixes) + ".",
+    )
+
+
+def stop_timeout(args: Any) -> int:
+    """Seconds between SIGTERM and SIGKILL: the longest request, capped at Fargate's 120 s."""
+    return min(max(args.request_timeout_seconds, 2), MAX_STOP_TIMEOUT)
+
+
+def deregistration_delay(args: Any) -> int:
+    """Seconds the target group drains a task before ECS stops it: the longest request (0-3600)."""
+    return min(max(args.request_timeout_seconds, 0), MAX_DEREGISTRATION_DELAY)
+
+
 def validate(args: Any, platform: Platform) -> None:
-    """Fargate's task sizes and capacity-provider weights, checked before anything is registered."""
+    """Fargate's task sizes and capacity-provider weights, images a task can pull, CloudWatch's retention values,
+    ECS Exec's endpoint: checked before anything is registered."""
     fargate_size(args)
     opts = options_for(args, Cloud.AWS, AwsWebServiceOptions)
     for field_name in ("fargate_weight", "fargate_spot_weight"):
@@ -117,6 +204,25 @@ def validate(args: Any, platform: Platform) -> None:
     for path in args.secret_files:
         if os.path.dirname(str(path)) in ("", "/"):
             raise InputError("secret_files", path, "put secret files in a directory of their own, e.g. '/app/secrets/key.pem'")
+    check_log_retention("log_retention_days", args.log_retention_days)
+    features = network_features(args.network)
+    region = platform.region or ""
+    image_route("image", args.image, args.internet_egress, features.cache_hosts, region)
+    if args.secret_files:
+        try:
+            image_route("secret_files", _INIT_IMAGE, args.internet_egress, features.cache_hosts, region)
+        except InputError as exc:
+            raise InputError(
+                "secret_files", sorted(args.secret_files),
+                f"secret files are written by an init container ({_INIT_IMAGE}) this service cannot pull without internet egress.",
+                "Fix: enable the ECR pull-through cache (covers public.ecr.aws), or give the service internet_egress.",
+            ) from exc
+    if opts.enable_exec and not args.internet_egress and not features.ssm_messages:
+        raise InputError(
+            "aws.enable_exec", True,
+            "ECS Exec in a task without internet egress needs the Network's ssmmessages endpoint.",
+            "Create the Network with AwsNetworkOptions(ssm_messages_endpoint=True).",
+        )
 
 
 def capacity_strategy(opts: AwsWebServiceOptions) -> list[dict[str, Any]]:
@@ -148,16 +254,19 @@ def _trust(service: str) -> pulumi.Output[str]:
     return _policy([{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}])
 
 
-def _health_check(args: Any, port: int) -> dict[str, Any]:
-    """ECS container health check from the liveness probe, clamped to ECS's limits (interval 5-300 s,
-    timeout 2-60 s, retries 1-10, start period 0-300 s)."""
+def _health_check(args: Any) -> dict[str, Any] | None:
+    """ECS container health check: the service's own `probes.command` (nothing assumes curl in the image), timed
+    by the liveness probe and clamped to ECS's limits (interval 5-300 s, timeout 2-60 s, retries 1-10, start
+    period 0-300 s). None without a command: a routed service is then checked by its target group."""
+    if args.probes.command is None:
+        return None
     live = args.probes.liveness
     start = live.initial_delay_seconds
     if args.probes.startup is not None:
         s = args.probes.startup
         start = max(start, s.initial_delay_seconds + s.period_seconds * s.failure_threshold)
     return {
-        "command": ["CMD-SHELL", f"curl -fsS -o /dev/null http://localhost:{port}{live.path} || exit 1"],
+        "command": list(args.probes.command),
         "interval": min(max(live.period_seconds, 5), 300),
         "timeout": min(max(live.timeout_seconds, 2), 60),
         "retries": min(max(live.failure_threshold, 1), 10),
@@ -166,11 +275,12 @@ def _health_check(args: Any, port: int) -> dict[str, Any]:
 
 
 def _secret(name: str, role: str, platform: Platform, value: pulumi.Input[str], description: str,
-            tags: dict[str, str], child: pulumi.ResourceOptions) -> aws.secretsmanager.Secret:
-    """A Secrets Manager secret holding `value` (AWS-managed key, so readers need no KMS grant)."""
+            tags: dict[str, str], child: pulumi.ResourceOptions, kms_key_arn: Any) -> aws.secretsmanager.Secret:
+    """A Secrets Manager secret holding `value`, encrypted with the stack's customer-managed key (the execution
+    role decrypts it through Secrets Manager only)."""
     secret = aws.secretsmanager.Secret(
         f"{name}-{role}", name=platform.physical_name(f"{name}/{role}", limit=256), description=description,
-        recovery_window_in_days=7, tags=tags, opts=child,
+        kms_key_id=kms_key_arn, recovery_window_in_days=7, tags=tags, opts=child,
     )
     aws.secretsmanager.SecretVersion(
         f"{name}-{role}-version", secret_id=secret.id, secret_string=pulumi.Output.secret(value), opts=child,
@@ -222,13 +332,17 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         opts=pulumi.InvokeOptions(parent=child.parent)).region
     partition = aws.get_partition_output(opts=pulumi.InvokeOptions(parent=child.parent)).partition
     port = args.port
+    kms_key_arn = getattr(net, "kms_key_arn", None)
+    for called in args.calls:
+        if getattr(getattr(called, "handle", None), "service", None) is None:
+            raise InputError("calls", type(called).__name__, "allowed: WebService components created on AWS before this one")
     for link in args.links:  # checked here, not in validate(): the check pass hands validate() placeholders
         if getattr(link, "link", None) is None:
             raise InputError("links", type(link).__name__, "allowed: ManagedPostgres or ManagedRedis components created on AWS")
 
     log_group = aws.cloudwatch.LogGroup(
         f"{name}-logs", name=f"/ecs/{platform.physical_name(name, limit=200)}", retention_in_days=args.log_retention_days,
-        tags=tags, opts=child,
+        kms_key_id=kms_key_arn, tags=tags, opts=child,
     )
     cluster = aws.ecs.Cluster(
         f"{name}-cluster", name=physical, settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value="enabled")],
@@ -245,7 +359,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
     secret_refs: list[dict[str, Any]] = []  # the app container's `secrets`
     readable: list[pulumi.Input[str]] = []  # secret ARNs the execution role may read
     for env_name, value in sorted(args.secrets.items()):
-        secret = _secret(name, f"secret-{_role(env_name)}", platform, value, f"{env_name} of {name}", tags, child)
+        secret = _secret(name, f"secret-{_role(env_name)}", platform, value, f"{env_name} of {name}", tags, child, kms_key_arn)
         secret_refs.append({"name": env_name, "valueFrom": secret.arn})
         readable.append(secret.arn)
     for link in args.links:
@@ -259,35 +373,71 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
     writes: list[str] = []
     for i, (path, content) in enumerate(sorted(args.secret_files.items())):
         base = _env_suffix(os.path.basename(path))
-        secret = _secret(name, f"file-{_role(os.path.basename(path))}", platform, content, f"secret file {path} of {name}", tags, child)
+        secret = _secret(name, f"file-{_role(os.path.basename(path))}", platform, content, f"secret file {path} of {name}", tags, child, kms_key_arn)
         var = f"{base}_CONTENT"
         file_secrets.append({"name": var, "valueFrom": secret.arn})
         readable.append(secret.arn)
         file_dirs.setdefault(os.path.dirname(path), f"secret-files-{len(file_dirs)}")
         writes.append(f'printf "%s" "${var}" > {shlex.quote(str(path))}')
 
+    # --- images: ECR, the pull-through cache (rewritten) or the internet ----------------------------------------
+    cache = getattr(net, "image_cache", None) or {}
+    cache_prefixes = getattr(net, "image_cache_prefixes", None) or {}
+    region_name = platform.region or ""
+    used_prefixes: list[str] = []
+
+    def pull(image: Any, field_name: str) -> Any:
+        if image_route(field_name, image, args.internet_egress, frozenset(cache), region_name) != "cache":
+            return image
+        host, path, suffix = image_source(image)
+        if cache_prefixes.get(host) and cache_prefixes[host] not in used_prefixes:
+            used_prefixes.append(cache_prefixes[host])
+        return pulumi.Output.concat(cache[host], "/", path, suffix)
+
+    image = pull(args.image, "image")
+    init_image = pull(_INIT_IMAGE, "secret_files") if file_secrets else None
+
     # --- IAM: execution role reads exactly the referenced secrets; task role empty unless exec/EFS need it -------
     exec_role = aws.iam.Role(
         f"{name}-exec-role", name=platform.physical_name(f"{name}-exec", limit=64), description=f"ECS execution role of {name}",
         assume_role_policy=_trust("ecs-tasks.amazonaws.com"), tags=tags, opts=child,
     )
-    aws.iam.RolePolicyAttachment(
+    role_policies: list[pulumi.Resource] = []  # the ECS service waits for them: first tasks need every permission
+    role_policies.append(aws.iam.RolePolicyAttachment(
         f"{name}-exec-managed", role=exec_role.name,
         policy_arn=pulumi.Output.concat("arn:", partition, ":iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"),
         opts=child,
-    )
+    ))
+    exec_statements: list[dict[str, Any]] = []
     if readable:
-        aws.iam.RolePolicy(
-            f"{name}-exec-secrets", role=exec_role.id,
-            policy=_policy([{"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": readable}]),
+        exec_statements.append({"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": readable})
+        if kms_key_arn is not None:
+            # The secrets are encrypted with the stack key: decrypt through Secrets Manager only.
+            exec_statements.append({
+                "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": kms_key_arn,
+                "Condition": {"StringEquals": {"kms:ViaService": pulumi.Output.concat("secretsmanager.", region, ".amazonaws.com")}},
+            })
+    if readable:
+        role_policies.append(aws.iam.RolePolicy(f"{name}-exec-secrets", role=exec_role.id, policy=_policy(exec_statements), opts=child))
+    if used_prefixes:
+        # The first pull of an image through the cache creates its repository and imports it from upstream.
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=child.parent)).account_id
+        role_policies.append(aws.iam.RolePolicy(
+            f"{name}-exec-pull-through", role=exec_role.id,
+            policy=_policy([{
+                "Effect": "Allow", "Action": ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
+                "Resource": [pulumi.Output.concat("arn:", partition, ":ecr:", region, ":", account, ":repository/", prefix, "/*")
+                             for prefix in used_prefixes],
+            }]),
             opts=child,
-        )
+        ))
     task_role = aws.iam.Role(
         f"{name}-task-role", name=platform.physical_name(f"{name}-task", limit=64), description=f"ECS task role of {name}",
         assume_role_policy=_trust("ecs-tasks.amazonaws.com"), tags=tags, opts=child,
     )
     task_statements: list[dict[str, Any]] = []
     if opts.enable_exec:
+        # What the SSM agent of ECS Exec calls (the ssmmessages API has no resource-level permissions).
         task_statements.append({
             "Effect": "Allow", "Resource": "*",
             "Action": ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
@@ -353,7 +503,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         vname = volume.name
         fs = aws.efs.FileSystem(
             f"{name}-{vname}-fs", creation_token=platform.physical_name(f"{name}-{vname}", limit=64),
-            encrypted=True,  # AWS-managed key (aws/elasticfilesystem)
+            encrypted=True, kms_key_id=kms_key_arn,  # the stack's customer-managed key
             performance_mode="generalPurpose", throughput_mode="elastic",
             lifecycle_policies=[
                 aws.efs.FileSystemLifecyclePolicyArgs(transition_to_ia="AFTER_30_DAYS"),
@@ -398,7 +548,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         mount_points.append({"sourceVolume": vname, "containerPath": volume.mount_path, "readOnly": False})
         file_systems[vname] = SimpleNamespace(id=fs.id, arn=fs.arn, mount_targets=mount_targets)
     if task_statements:
-        aws.iam.RolePolicy(f"{name}-task-policy", role=task_role.id, policy=_policy(task_statements), opts=child)
+        role_policies.append(aws.iam.RolePolicy(f"{name}-task-policy", role=task_role.id, policy=_policy(task_statements), opts=child))
 
     # --- task definition ----------------------------------------------------------------------------------------
     log_options = {
@@ -411,9 +561,13 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         port_mappings.append({"name": "metrics", "containerPort": args.metrics.port, "protocol": "tcp"})
     for directory, volume_name in file_dirs.items():
         mount_points.append({"sourceVolume": volume_name, "containerPath": directory, "readOnly": True})
+    ssm_volumes = SSM_AGENT_PATHS if opts.enable_exec else {}
+    for volume_name, directory in ssm_volumes.items():
+        # ECS Exec's SSM agent writes here; the root filesystem stays read-only.
+        mount_points.append({"sourceVolume": volume_name, "containerPath": directory, "readOnly": False})
     app: dict[str, Any] = {
         "name": _CONTAINER,
-        "image": args.image,
+        "image": image,
         "essential": True,
         "user": _USER,
         "readonlyRootFilesystem": True,
@@ -421,18 +575,22 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         "environment": [{"name": k, "value": v} for k, v in sorted(args.env.items())],
         "secrets": secret_refs,
         "mountPoints": mount_points,
-        "healthCheck": _health_check(args, port),
         "logConfiguration": {"logDriver": "awslogs", "options": log_options},
         "linuxParameters": {"initProcessEnabled": True, "capabilities": {"drop": ["ALL"]}},
         "ulimits": [{"name": "nofile", "softLimit": 65536, "hardLimit": 65536}],
-        "stopTimeout": 30,
+        # SIGTERM -> SIGKILL: the longest request, at most Fargate's 120 s. The load balancer drains the task
+        # for the full request timeout before ECS sends SIGTERM (deregistration delay below).
+        "stopTimeout": stop_timeout(args),
     }
+    health_check = _health_check(args)
+    if health_check is not None:
+        app["healthCheck"] = health_check
     containers = [app]
     if file_secrets:
         app["dependsOn"] = [{"containerName": "secret-files", "condition": "SUCCESS"}]
         containers.insert(0, {
             "name": "secret-files",
-            "image": _INIT_IMAGE,
+            "image": init_image,
             "essential": False,
             "user": "0",  # task volumes are root-owned on Fargate; no capability is needed to write there
             "readonlyRootFilesystem": True,
@@ -444,6 +602,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         })
     volumes = [aws.ecs.TaskDefinitionVolumeArgs(name="tmp")]
     volumes += [aws.ecs.TaskDefinitionVolumeArgs(name=v) for v in file_dirs.values()]
+    volumes += [aws.ecs.TaskDefinitionVolumeArgs(name=v) for v in ssm_volumes]
     volumes += efs_volumes
     task = aws.ecs.TaskDefinition(
         f"{name}-task", family=physical, requires_compatibilities=["FARGATE"], network_mode="awsvpc",
@@ -460,7 +619,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         ready = args.probes.readiness
         target_group = aws.lb.TargetGroup(
             f"{name}-tg", name=platform.physical_name(name, limit=32), target_type="ip", protocol="HTTP", port=port,
-            vpc_id=net.vpc_id, deregistration_delay=30,
+            vpc_id=net.vpc_id, deregistration_delay=deregistration_delay(args),
             health_check=aws.lb.TargetGroupHealthCheckArgs(
                 enabled=True, path=ready.path, protocol="HTTP", port="traffic-port", interval=30, timeout=5,
                 healthy_threshold=2, unhealthy_threshold=3, matcher="200-399",
@@ -471,8 +630,9 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
     # --- the service ------------------------------------------------------------------------------------------
     service_opts = pulumi.ResourceOptions(
         # The capacity providers must be on the cluster before the strategy uses them; tasks mounting EFS fail
-        # until the mount targets exist.
-        depends_on=[providers, *all_mount_targets],
+        # until the mount targets exist, and read secrets, pull images and mount EFS with the role policies; a
+        # Service Connect client started before the services it calls cannot resolve them.
+        depends_on=[providers, *all_mount_targets, *role_policies, *(c.handle.service for c in args.calls)],
         ignore_changes=["desiredCount"] if args.autoscaled else None,  # Application Auto Scaling owns the count
     )
     # ECS refuses a target group that no listener forwards to yet ("does not have an associated load balancer"),
@@ -496,13 +656,19 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
             services=[aws.ecs.ServiceServiceConnectConfigurationServiceArgs(
                 port_name="http", discovery_name=name,
                 client_alias=[aws.ecs.ServiceServiceConnectConfigurationServiceClientAliasArgs(port=port, dns_name=name)],
+                # Calls into this service may take as long as its longest request (Service Connect's default
+                # per-request timeout is 15 s); idle connections live at least the default 300 s.
+                timeout=aws.ecs.ServiceServiceConnectConfigurationServiceTimeoutArgs(
+                    per_request_timeout_seconds=args.request_timeout_seconds,
+                    idle_timeout_seconds=max(args.request_timeout_seconds, 300),
+                ),
             )],
             log_configuration=aws.ecs.ServiceServiceConnectConfigurationLogConfigurationArgs(
                 log_driver="awslogs", options={**log_options, "awslogs-stream-prefix": f"{name}-connect"},
             ),
         ),
         enable_execute_command=opts.enable_exec, propagate_tags="SERVICE", enable_ecs_managed_tags=True,
-        wait_for_steady_state=False, tags=tags,
+        wait_for_steady_state=opts.wait_for_steady_state, tags=tags,
         opts=pulumi.ResourceOptions.merge(child, service_opts),
     )
 
@@ -518,6 +684,12 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         attach_load_balancer=attach_load_balancer,
         port=port,
         log_group_name=log_group.name,
+        service=service,
+        task_role_id=task_role.id,
+        task_role_name=task_role.name,
+        internet_egress=args.internet_egress,
+        monitoring_endpoint=bool(getattr(net, "monitoring_endpoint", False)),
+        kms_key_arn=kms_key_arn,
         file_systems=file_systems,
         probes=args.probes,
         public=args.public,

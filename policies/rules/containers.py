@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ._util import (
-    ECS_TASK, HELM_RELEASE, LB_TARGET_GROUP, POD_WORKLOADS, SERVING_WORKLOADS, as_int, container_definitions, containers,
-    get, image_problem, items, pod_spec, unknown,
+    ECS_SERVICE, ECS_TASK, HELM_RELEASE, LB_TARGET_GROUP, POD_WORKLOADS, SERVING_WORKLOADS, as_int, container_definitions, containers,
+    get, image_problem, items, of_type, pod_spec, refers_to, same_component, unknown,
 )
 from .registry import rule
 
@@ -166,16 +166,13 @@ def container_resources(resource_type: str, props: Mapping[str, Any], options: M
 
 @rule(
     "container-probes",
-    description="Give every serving container liveness and readiness probes (ECS: a container health check; target groups: an HTTP health check).",
+    description="Give every serving container liveness and readiness probes (target groups: an HTTP health check; ECS services: see ecs-service-health-checked).",
     severity="medium",
     checklist="Health checks responding",
     seeds=("000", "001", "002"),
-    types=(*SERVING_WORKLOADS, ECS_TASK, LB_TARGET_GROUP),
+    types=(*SERVING_WORKLOADS, LB_TARGET_GROUP),
 )
 def container_probes(resource_type: str, props: Mapping[str, Any], options: Mapping[str, Any]) -> list[str]:
-    if resource_type == ECS_TASK:
-        return [f"container {c.get('name')} has no healthCheck" for c in container_definitions(props)
-                if _essential(c) and not items(get(c, "healthCheck", "command"))]
     if resource_type == LB_TARGET_GROUP:
         hc = get(props, "healthCheck")
         if hc is None or get(hc, "enabled") is False:
@@ -188,6 +185,33 @@ def container_probes(resource_type: str, props: Mapping[str, Any], options: Mapp
         for probe in ("livenessProbe", "readinessProbe"):
             if not c.get(probe):
                 out.append(f"{label}: no {probe}")
+    return out
+
+
+@rule(
+    "ecs-service-health-checked",
+    description="Health-check every ECS service: through its load balancer's target group, or with a container health check (the service's `health.command`) when it has no load balancer.",
+    severity="medium",
+    checklist="Health checks responding",
+    seeds=("000", "001", "002"),
+    types=(ECS_SERVICE, ECS_TASK),
+    scope="stack",
+)
+def ecs_service_health_checked(resources: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """A routed service is replaced when its target group's HTTP check fails (container-probes checks that one);
+    a service without a load balancer has only the container health check, or nothing notices a hung task."""
+    out = []
+    tasks = of_type(resources, ECS_TASK)
+    for svc in of_type(resources, ECS_SERVICE):
+        if items(get(svc, "inputs", "loadBalancers")):
+            continue
+        ref = get(svc, "inputs", "taskDefinition")
+        linked = [t for t in tasks if refers_to(ref, t) or (refers_to(ref, t) is None and same_component(svc, t))]
+        for task in linked:
+            for c in container_definitions(task.get("inputs") or {}):
+                if _essential(c) and not items(get(c, "healthCheck", "command")):
+                    out.append((svc["urn"], f"service has no load balancer and its container {c.get('name')} has no healthCheck: "
+                                            "give the service a health command (spec `health.command`)"))
     return out
 
 
