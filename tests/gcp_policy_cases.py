@@ -173,3 +173,7 @@ STACK_CASES: list[tuple[str, Any, list[tuple[str, str]]]] = [
 CASES += [
     ("gcp-cloudrun-probes", g.RUN_SERVICE, with_(with_(RUN, "template.containers.0.livenessProbe", None), "template.containers.0.startupProbe", {"tcpSocket": {"port": 8080}}), OPTS, None),
 ]
+CASES += [
+    ("gcp-log-retention", g.LOG_BUCKET, {"bucketId": "b", "location": "global", "retentionDays": 90}, OPTS, None),
+    ("gcp-log-retention", g.LOG_BUCKET, {"bucketId": "b", "location": "global"}, OPTS, "set 1 to 3650 days"),
+]

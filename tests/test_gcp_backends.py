@@ -312,10 +312,13 @@ def test_network_denies_by_default_and_nats_only_with_internet_egress(autopr):
     assert one(inv, "gcp:compute/subnetwork:Subnetwork").inputs["privateIpGoogleAccess"] is True
 
 
-def test_flow_logs_kept_for_the_profile_retention(autopr):
+def test_flow_and_service_logs_kept_for_the_profile_retention(autopr):
     profile, inv = autopr
-    bucket = one(inv, "gcp:logging/projectBucketConfig:ProjectBucketConfig")
-    assert bucket.inputs["retentionDays"] == (90 if profile == "prod" else 14)
+    days = 90 if profile == "prod" else 14
+    for name in ("network-flow-logs", "engine-logs"):  # VPC flow logs, the service's own logs
+        assert one(inv, "gcp:logging/projectBucketConfig:ProjectBucketConfig", name).inputs["retentionDays"] == days
+    sink = one(inv, "gcp:logging/projectSink:ProjectSink", "engine-log-sink").inputs
+    assert sink["filter"] == 'resource.type="cloud_run_revision" AND resource.labels.service_name="autopr-' + ("prod" if profile == "prod" else "staging") + '-engine"'
 
 
 def test_no_secret_value_in_any_input():

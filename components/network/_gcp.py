@@ -25,6 +25,9 @@ What it creates:
   ``protect``ed in prod: losing it loses the data encrypted with it). Consumers grant their service agent
   ``roles/cloudkms.cryptoKeyEncrypterDecrypter`` on it.
 
+``zones`` and ``nat_per_zone`` have no GCP counterpart: a subnet spans every zone of its region and Cloud NAT is a
+regional, zone-redundant managed service.
+
 Cost: VPC, firewall and DNS private zone ~free ($0.20/zone-month); Cloud NAT $0.0014/h per VM-equivalent + data;
 flow logs ingestion; KMS $0.06/key-version-month.
 """
@@ -37,6 +40,8 @@ from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
+
+from .._core.gcp_compute import compute
 
 from .._core import Cloud, InputError, Platform, options_for, stateful_opts
 from . import GcpNetworkOptions
@@ -68,11 +73,11 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
     subnet_cidr, psa_cidr = ranges(args.cidr)
     psa_net = ipaddress.ip_network(psa_cidr)
 
-    vpc = gcp.compute.Network(
+    vpc = compute.Network(
         f"{name}-vpc", name=platform.physical_name("vpc"), auto_create_subnetworks=False, routing_mode="REGIONAL",
         description=f"{platform.app}/{platform.stack} private network", opts=child,
     )
-    subnet = gcp.compute.Subnetwork(
+    subnet = compute.Subnetwork(
         f"{name}-subnet", name=platform.physical_name("subnet"), network=vpc.id, region=region, ip_cidr_range=subnet_cidr,
         private_ip_google_access=True, stack_type="IPV4_ONLY",
         log_config={"aggregation_interval": "INTERVAL_5_SEC", "flow_sampling": 0.5, "metadata": "INCLUDE_ALL_METADATA"},
@@ -90,7 +95,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         unique_writer_identity=True, opts=child,
     )
 
-    psa_range = gcp.compute.GlobalAddress(
+    psa_range = compute.GlobalAddress(
         f"{name}-psa-range", name=platform.physical_name("psa"), purpose="VPC_PEERING", address_type="INTERNAL",
         address=str(psa_net.network_address), prefix_length=psa_net.prefixlen, network=vpc.id,
         description="Private services access (Cloud SQL, Memorystore)", labels=labels, opts=child,
@@ -101,7 +106,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
     )
 
     def firewall(role: str, **kw: Any) -> None:
-        gcp.compute.Firewall(
+        compute.Firewall(
             f"{name}-{role}", name=platform.physical_name(role), network=vpc.id,
             log_config={"metadata": "INCLUDE_ALL_METADATA"}, opts=child, **kw,
         )
@@ -136,8 +141,8 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
     )
 
     if opts.nat:
-        router = gcp.compute.Router(f"{name}-router", name=platform.physical_name("router"), network=vpc.id, region=region, opts=child)
-        gcp.compute.RouterNat(
+        router = compute.Router(f"{name}-router", name=platform.physical_name("router"), network=vpc.id, region=region, opts=child)
+        compute.RouterNat(
             f"{name}-nat", name=platform.physical_name("nat"), router=router.name, region=region,
             nat_ip_allocate_option="AUTO_ONLY", source_subnetwork_ip_ranges_to_nat="LIST_OF_SUBNETWORKS",
             subnetworks=[{"name": subnet.id, "source_ip_ranges_to_nats": ["ALL_IP_RANGES"]}],

@@ -33,7 +33,9 @@ What it creates, per service:
   stored and BackupSchedule copies it on a schedule. Caveat for the seeds' workspaces (git checkouts): Cloud
   Storage FUSE has no file locking and renames are not atomic, so concurrent writers to the same repository are
   unsafe; the agents write per-task directories;
-* service-to-service URLs (``${services.NAME.url}``) resolve to the callee's ``uri`` (https, internal ingress).
+* service-to-service URLs (``${services.NAME.url}``) resolve to the callee's ``uri`` (https, internal ingress);
+* ``{name}-logs`` + ``{name}-log-sink``: a log bucket keeping the service's logs ``log_retention_days`` and the
+  sink routing its revisions' entries there (the project's ``_Default`` bucket keeps 30 days regardless).
 
 Cost: vCPU-seconds + GiB-seconds while instances exist (min instances always billed with always-allocated CPU),
 requests; Secret Manager $0.06/version-month + access; buckets per GB.
@@ -326,6 +328,20 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         )),
     )
     _publish_url(name, service.uri)
+
+    # Cloud Run writes to the project's _Default log bucket (30 days whatever a stack asks); the service's logs are
+    # also routed to a bucket of its own that keeps them `log_retention_days`.
+    logs = gcp.logging.ProjectBucketConfig(
+        f"{name}-logs", project=_project(opts, child), location=platform.region,
+        bucket_id=platform.physical_name(f"{name}-logs", limit=100), retention_days=args.log_retention_days,
+        description=f"Logs of the Cloud Run service {name}", opts=child,
+    )
+    gcp.logging.ProjectSink(
+        f"{name}-log-sink", name=platform.physical_name(f"{name}-logs", limit=100), project=opts.project,
+        destination=pulumi.Output.concat("logging.googleapis.com/", logs.id),
+        filter=pulumi.Output.concat('resource.type="cloud_run_revision" AND resource.labels.service_name="', service.name, '"'),
+        unique_writer_identity=True, opts=child,
+    )
 
     handle = SimpleNamespace(
         name=name, service_name=service.name, service_id=service.id, uri=service.uri, region=platform.region,

@@ -449,3 +449,24 @@ def customer_managed_keys(resource_type: str, props: Mapping[str, Any], options:
     if period is None or (seconds is not None and seconds > 90 * 86400):
         return [f"rotationPeriod is {period or 'unset'}: rotate the key at least every 90 days"]
     return []
+
+
+LOG_BUCKET = "gcp:logging/projectBucketConfig:ProjectBucketConfig"
+
+
+@rule(
+    "gcp-log-retention",
+    description="Give every Cloud Logging bucket of the stack an explicit retention (flow logs, service logs).",
+    severity="low",
+    checklist="Configure log aggregation (bounded retention)",
+    seeds=("003", "004"),
+    types=(LOG_BUCKET,),
+)
+def log_retention(resource_type: str, props: Mapping[str, Any], options: Mapping[str, Any]) -> list[str]:
+    days = props.get("retentionDays")
+    if unknown(days):
+        return []
+    n = as_int(days)
+    if not n or not 1 <= n <= 3650:
+        return [f"retentionDays is {days}: set 1 to 3650 days (the bucket default is 30, whatever the profile asks)"]
+    return []
