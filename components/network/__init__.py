@@ -82,7 +82,8 @@ class Network(Component):
 
     Example: ``net = Network("net", NetworkArgs(zones=3, nat_per_zone=True), platform)``
 
-    Cost: Kubernetes free; AWS one NAT gateway (~$33/month + data) per NAT, flow-log ingestion.
+    Cost: Kubernetes free; AWS one NAT gateway (~$33/month + data) per NAT, flow-log ingestion; GCP Cloud NAT
+    per hour + data, flow-log ingestion, a KMS key with `customer_managed_keys`.
     """
 
     ARGS = NetworkArgs

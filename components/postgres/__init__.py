@@ -146,8 +146,8 @@ class ManagedPostgres(Component):
 
     Example: ``db = ManagedPostgres("db", ManagedPostgresArgs(network=net, version="16", extensions=["vector"]), platform)``
 
-    Cost: AWS RDS instance-hours (x2 with Multi-AZ) + gp3 GB-month + backups beyond the DB size; Kubernetes the
-    instances' requests and volumes.
+    Cost: AWS RDS instance-hours (x2 with Multi-AZ) + gp3 GB-month + backups beyond the DB size; GCP Cloud SQL
+    vCPU + memory hours (x2 REGIONAL) + SSD GB-month; Kubernetes the instances' requests and volumes.
     """
 
     ARGS = ManagedPostgresArgs

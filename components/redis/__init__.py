@@ -98,7 +98,8 @@ class ManagedRedis(Component):
 
     Example: ``cache = ManagedRedis("cache", ManagedRedisArgs(network=net, memory_mib=1024), platform)``
 
-    Cost: AWS ElastiCache node-hours x nodes; Kubernetes the pods' requests and volumes.
+    Cost: AWS ElastiCache node-hours x nodes; GCP Memorystore GB-hours by tier; Kubernetes the pods' requests and
+    volumes.
     """
 
     ARGS = ManagedRedisArgs

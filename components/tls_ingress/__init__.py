@@ -153,7 +153,8 @@ class TlsIngress(Component):
     Example: ``TlsIngress("edge", TlsIngressArgs(network=net, domain="app.example.com",
     routes=[Route(path="/", service=web)]), platform)``
 
-    Cost: AWS ALB hours + LCUs, WAF ACL + rules + requests; Kubernetes none beyond the ingress controller.
+    Cost: AWS ALB hours + LCUs, WAF ACL + rules + requests; GCP forwarding rules + data processed, Cloud Armor
+    policy + rules + requests; Kubernetes none beyond the ingress controller.
     """
 
     ARGS = TlsIngressArgs

@@ -252,7 +252,8 @@ class WebService(Component):
     Example: ``WebService("api", WebServiceArgs(network=net, image="ghcr.io/acme/api:1.0.0", port=8080,
     probes=Probes(liveness=Probe(path="/health"), readiness=Probe(path="/health"))), platform)``
 
-    Cost: Kubernetes the pods' requests; AWS Fargate vCPU-hours + GB-hours (spot weight lowers it), logs.
+    Cost: Kubernetes the pods' requests; AWS Fargate vCPU-hours + GB-hours (spot weight lowers it), logs; GCP
+    Cloud Run vCPU-seconds + GiB-seconds of its instances (min instances always), Secret Manager versions.
     """
 
     ARGS = WebServiceArgs
