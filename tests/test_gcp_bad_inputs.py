@@ -151,3 +151,10 @@ def test_memorystore_capacity_has_headroom():
     net = object.__new__(Network)
     assert memory_size_gb(ManagedRedisArgs(network=net, memory_mib=3072)) == 4  # 3 GiB dataset + 25 %
     assert memory_size_gb(ManagedRedisArgs(network=net, memory_mib=1024, gcp=GcpRedisOptions(memory_size_gb=5))) == 5
+
+
+def test_cpu_target_beyond_cloud_run(project, capsys):
+    def mutate(data):
+        data["services"]["engine"]["autoscaling"]["cpu_percent"] = 95
+    code, err = plan(project, capsys, f"prodkit:app={spec_with(project, 'autopr', mutate)}")
+    assert_clear(code, err, "autoscaling.cpu_percent", "95", "10 to 90 %")

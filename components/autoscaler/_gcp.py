@@ -2,7 +2,7 @@
 
 What it sets on the WebService's Cloud Run service (template ``scaling``): ``min_instance_count`` =
 ``min_replicas``, ``max_instance_count`` = ``max_replicas`` and, with ``cpu_percent``, ``cpu_utilization`` (the CPU
-threshold before Cloud Run scales out, 0.10-0.95). Requests per instance are the WebService's
+threshold before Cloud Run scales out, 10-90 %; Cloud Run's default is 60 %). Requests per instance are the WebService's
 ``gcp.concurrency``; Cloud Run scales out when either is reached. ``memory_percent`` has no Cloud Run equivalent
 (Cloud Run does not scale on memory): it is kept for the other clouds and the Monitoring alert on memory covers it.
 Scale-up/-down windows are Cloud Run's own (it scales in after about 15 minutes idle).
@@ -55,6 +55,8 @@ def validate(args: AutoscalerArgs, platform: Platform) -> None:
                          "Cloud Run has no scheduled scaling; raise min_replicas or use a Cloud Scheduler job of your own")
     if args.queue is not None and getattr(args.queue.redis, "handle", None) is not None and getattr(args.queue.redis.handle, "auth_secret_id", None) is None:
         raise InputError("autoscaling.queue.redis", type(args.queue.redis).__name__, "expected a ManagedRedis created on GCP (Memorystore)")
+    if args.cpu_percent is not None and args.cpu_percent > 90:
+        raise InputError("autoscaling.cpu_percent", args.cpu_percent, "Cloud Run's CPU utilisation target is 10 to 90 %")
     if args.max_replicas > 1000:
         raise InputError("autoscaling.max_replicas", args.max_replicas, "Cloud Run allows at most 1000 instances per service")
 
@@ -108,7 +110,7 @@ def build(name: str, args: AutoscalerArgs, platform: Platform, child: pulumi.Res
     handle = args.service.handle
     scaling: dict[str, Any] = {"min_instance_count": args.min_replicas, "max_instance_count": args.max_replicas}
     if args.cpu_percent is not None:
-        scaling["cpu_utilization"] = round(min(max(args.cpu_percent / 100, 0.1), 0.95), 2)
+        scaling["cpu_utilization"] = round(args.cpu_percent / 100, 2)
     handle.set_scaling(scaling)
     if args.queue is not None:
         _crema(name, args, platform, child, handle)
