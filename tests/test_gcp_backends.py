@@ -333,3 +333,26 @@ def test_logical_names_are_unique(app):
     _, inv, _ = planned(app, "prod", "gcp")
     names = [r.name for r in inv.resources]
     assert len(names) == len(set(names)), sorted({n for n in names if names.count(n) > 1})
+
+
+@pytest.mark.parametrize("app", ["compyle", "autopr", "copilot", "chat", "arches"])
+def test_stateful_resources_protected_in_prod_only(app):
+    stateful = (SQL, REDIS, "gcp:storage/bucket:Bucket", "gcp:kms/cryptoKey:CryptoKey", "gcp:kms/keyRing:KeyRing")
+    for profile in ("staging", "prod"):
+        _, inv, _ = planned(app, profile, "gcp")
+        found = [r for r in inv.resources if r.type in stateful]
+        assert found
+        for r in found:
+            assert r.protect is (profile == "prod") and r.retain_on_delete is (profile == "prod"), f"{profile} {r.type} {r.name}"
+
+
+def test_cmek_grant_precedes_the_stores_that_use_the_key():
+    _, inv, _ = planned("autopr", "prod", "gcp")
+    key = one(inv, "gcp:kms/cryptoKey:CryptoKey")
+    assert key.inputs["rotationPeriod"] == "7776000s"
+    for store, grant in ((SQL, "postgres-key-access"), (REDIS, "redis-key-access")):
+        member = inv.named(grant)
+        assert member.inputs["role"] == "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+        assert member.urn in one(inv, store).dependencies
+    _, staging, _ = planned("autopr", "staging", "gcp")
+    assert not staging.of_type("gcp:kms/cryptoKey:CryptoKey")

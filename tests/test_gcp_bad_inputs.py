@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from components import ManagedRedisArgs, Network, NetworkArgs, WebServiceArgs, Probe, Probes
+from components import ManagedRedisArgs, Network, Probe, Probes, WebServiceArgs
 from components._core import Cloud, InputError, Platform
 from components.redis import GcpRedisOptions
 from components.redis._gcp import memory_size_gb

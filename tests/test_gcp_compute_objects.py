@@ -7,8 +7,6 @@ import json
 import subprocess
 import sys
 
-import pulumi
-
 from components._core.gcp_compute import camel, compute, snake, wire
 from conftest import CLOUD_CONFIG, ROOT
 from stacks import engine

@@ -41,9 +41,8 @@ from typing import Any
 import pulumi
 import pulumi_gcp as gcp
 
-from .._core.gcp_compute import compute
-
 from .._core import Cloud, InputError, Platform, options_for, stateful_opts
+from .._core.gcp_compute import compute
 from . import GcpNetworkOptions
 
 _COMPONENT = "network"
