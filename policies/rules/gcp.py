@@ -338,7 +338,9 @@ def vpc_default_deny(resources: list[dict[str, Any]]) -> list[tuple[str, str]]:
         for direction, key in (("INGRESS", "sourceRanges"), ("EGRESS", "destinationRanges")):
             if not any(get(f, "inputs", "direction", default="INGRESS") == direction and items(get(f, "inputs", "denies"))
                        and "0.0.0.0/0" in items(get(f, "inputs", key)) for f in mine):
-                out.append((vpc["urn"], f"no deny-all {direction.lower()} firewall rule: the VPC's implied rules allow all egress"))
+                why = ("the VPC's implied rule allows all egress" if direction == "EGRESS"
+                       else "the implied deny is not logged, so probes from outside leave no trace")
+                out.append((vpc["urn"], f"no deny-all {direction.lower()} firewall rule: {why}"))
     return out
 
 
