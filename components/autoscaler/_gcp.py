@@ -45,8 +45,10 @@ POLLING_SECONDS = 30
 
 def validate(args: AutoscalerArgs, platform: Platform) -> None:
     handle = getattr(args.service, "handle", None)
-    if handle is not None and getattr(handle, "set_scaling", None) is None:
+    if handle is not None and not hasattr(handle, "set_scaling"):
         raise InputError("autoscaling.service", type(args.service).__name__, "expected a WebService created on GCP (Cloud Run)")
+    if handle is not None and handle.set_scaling is None:
+        raise InputError("autoscaling.service", handle.name, "create the WebService with autoscaled=True: Cloud Run's scaling is set by this Autoscaler")
     if args.requests_per_target is not None:
         raise InputError("autoscaling.requests_per_target", args.requests_per_target,
                          "Cloud Run scales on concurrent requests per instance: set the service's gcp.concurrency instead")

@@ -35,7 +35,7 @@ COMPONENT = "monitoring"
 def validate(args: Any, platform: Platform) -> None:
     for s in args.services:
         h = getattr(s, "handle", None)
-        if h is not None and getattr(h, "set_scaling", None) is None:
+        if h is not None and not hasattr(h, "set_scaling"):
             raise InputError("monitoring.services", type(s).__name__, "expected WebServices created on GCP (Cloud Run)")
 
 

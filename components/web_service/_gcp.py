@@ -281,16 +281,23 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         mounts.append({"name": volume.name, "mount_path": volume.mount_path})
         buckets[volume.name] = bucket
 
-    scaling, resolve = pulumi.deferred_output()
     fixed = {"min_instance_count": args.replicas, "max_instance_count": args.replicas}
-    _SCALING.append((resolve, fixed))
-    entry = _SCALING[-1]
+    set_scaling = None
+    if args.autoscaled:
+        # The Autoscaler, created after this service, sets min/max and the CPU target; until then the revision's
+        # scaling waits. A program that creates an autoscaled WebService without an Autoscaler must call
+        # `finish()` (stacks.app's GCP target does), or the fixed replica count never resolves.
+        scaling, resolve = pulumi.deferred_output()
+        _SCALING.append((resolve, fixed))
+        entry = _SCALING[-1]
 
-    def set_scaling(value: dict[str, Any]) -> None:
-        """Called once by the Autoscaler with {min_instance_count, max_instance_count, cpu_utilization?}."""
-        if entry in _SCALING:
-            _SCALING.remove(entry)
-            resolve(pulumi.Output.from_input(value))
+        def set_scaling(value: dict[str, Any]) -> None:
+            """Called once by the Autoscaler with {min_instance_count, max_instance_count, cpu_utilization?}."""
+            if entry in _SCALING:
+                _SCALING.remove(entry)
+                resolve(pulumi.Output.from_input(value))
+    else:
+        scaling = pulumi.Output.from_input(fixed)
 
     tags = ["prodkit-service"] + (["internet-egress"] if args.internet_egress else [])
     probes = args.probes
