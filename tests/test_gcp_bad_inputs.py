@@ -158,3 +158,10 @@ def test_cpu_target_beyond_cloud_run(project, capsys):
         data["services"]["engine"]["autoscaling"]["cpu_percent"] = 95
     code, err = plan(project, capsys, f"prodkit:app={spec_with(project, 'autopr', mutate)}")
     assert_clear(code, err, "autoscaling.cpu_percent", "95", "10 to 90 %")
+
+
+def test_project_and_region_must_agree_with_the_provider(project, capsys):
+    code, err = plan(project, capsys, "prodkit:project=other-project")
+    assert_clear(code, err, "prodkit:project", "'other-project'", "differs from gcp:project")
+    code, err = plan(project, capsys, "prodkit:region=europe-west4")
+    assert_clear(code, err, "prodkit:region", "'europe-west4'", "differs from gcp:region")
