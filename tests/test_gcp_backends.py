@@ -356,3 +356,18 @@ def test_cmek_grant_precedes_the_stores_that_use_the_key():
         assert member.urn in one(inv, store).dependencies
     _, staging, _ = planned("autopr", "staging", "gcp")
     assert not staging.of_type("gcp:kms/cryptoKey:CryptoKey")
+
+
+#: Resources addressed through a parent's full id (key ring, secret, bucket, network, parameter): no project input.
+_BY_PARENT = {"gcp:kms/cryptoKey:CryptoKey", "gcp:secretmanager/secretVersion:SecretVersion", "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember",
+              "gcp:servicenetworking/connection:Connection", "gcp:storage/bucketIAMMember:BucketIAMMember",
+              "gcp:serviceaccount/iAMMember:IAMMember", "gcp:parametermanager/parameterVersion:ParameterVersion"}
+
+
+@pytest.mark.parametrize("app", ["compyle", "copilot"])
+def test_every_resource_names_the_stack_project(app):
+    # prodkit:project alone must be enough: nothing may fall back to the provider's (or gcloud's) default project.
+    _, inv, _ = planned(app, "prod", "gcp")
+    for r in inv.resources:
+        if r.type.startswith("gcp:") and r.type not in _BY_PARENT:
+            assert r.inputs.get("project") == "acme-prodkit", f"{r.type} {r.name}"

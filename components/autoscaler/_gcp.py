@@ -125,12 +125,12 @@ def _crema(name: str, args: AutoscalerArgs, platform: Platform, child: pulumi.Re
     project = handle.project or gcp.organizations.get_client_config_output(opts=pulumi.InvokeOptions(parent=child.parent)).project
 
     sa = gcp.serviceaccount.Account(
-        f"{name}-crema-sa", account_id=platform.physical_name(f"{name}-crema", limit=30),
+        f"{name}-crema-sa", project=handle.project, account_id=platform.physical_name(f"{name}-crema", limit=30),
         display_name=f"CREMA autoscaler of {handle.name}", opts=child,
     )
     member = pulumi.Output.concat("serviceAccount:", sa.email)
     param = gcp.parametermanager.Parameter(
-        f"{name}-crema-config", parameter_id=platform.physical_name(f"{name}-crema"), format="YAML", labels=labels, opts=child,
+        f"{name}-crema-config", project=handle.project, parameter_id=platform.physical_name(f"{name}-crema"), format="YAML", labels=labels, opts=child,
     )
     version = gcp.parametermanager.ParameterVersion(
         f"{name}-crema-config-version", parameter=param.id, parameter_version_id="v1",
@@ -139,17 +139,17 @@ def _crema(name: str, args: AutoscalerArgs, platform: Platform, child: pulumi.Re
     )
     gcp.projects.IAMMember(f"{name}-crema-config-viewer", project=project, role="roles/parametermanager.parameterViewer", member=member, opts=child)
     gcp.cloudrunv2.ServiceIamMember(
-        f"{name}-crema-developer", name=handle.service_name, location=handle.region, role="roles/run.developer", member=member, opts=child,
+        f"{name}-crema-developer", project=handle.project, name=handle.service_name, location=handle.region, role="roles/run.developer", member=member, opts=child,
     )
     gcp.serviceaccount.IAMMember(
         f"{name}-crema-act-as", service_account_id=pulumi.Output.concat("projects/", project, "/serviceAccounts/", handle.service_account_email),
         role="roles/iam.serviceAccountUser", member=member, opts=child,
     )
     for role, secret_id in (("auth", redis.auth_secret_id), ("ca", redis.ca_secret_id)):
-        gcp.secretmanager.SecretIamMember(f"{name}-crema-{role}-access", secret_id=secret_id, role="roles/secretmanager.secretAccessor",
+        gcp.secretmanager.SecretIamMember(f"{name}-crema-{role}-access", project=handle.project, secret_id=secret_id, role="roles/secretmanager.secretAccessor",
                                           member=member, opts=child)
     crema = gcp.cloudrunv2.Service(
-        f"{name}-crema", name=platform.physical_name(f"{name}-crema", limit=49), location=handle.region,
+        f"{name}-crema", project=handle.project, name=platform.physical_name(f"{name}-crema", limit=49), location=handle.region,
         description=f"CREMA: scales {handle.name} on the Redis list {args.queue.list_name}",
         ingress="INGRESS_TRAFFIC_INTERNAL_ONLY", deletion_protection=handle.deletion_protection,
         scaling={"scaling_mode": "MANUAL", "manual_instance_count": 1},
@@ -175,5 +175,5 @@ def _crema(name: str, args: AutoscalerArgs, platform: Platform, child: pulumi.Re
         labels={**labels, "created-by": "crema"}, opts=child,
     )
     gcp.cloudrunv2.ServiceIamMember(
-        f"{name}-crema-self-invoker", name=crema.name, location=handle.region, role="roles/run.invoker", member=member, opts=child,
+        f"{name}-crema-self-invoker", project=handle.project, name=crema.name, location=handle.region, role="roles/run.invoker", member=member, opts=child,
     )

@@ -73,11 +73,11 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
     psa_net = ipaddress.ip_network(psa_cidr)
 
     vpc = compute.Network(
-        f"{name}-vpc", name=platform.physical_name("vpc"), auto_create_subnetworks=False, routing_mode="REGIONAL",
+        f"{name}-vpc", project=opts.project, name=platform.physical_name("vpc"), auto_create_subnetworks=False, routing_mode="REGIONAL",
         description=f"{platform.app}/{platform.stack} private network", opts=child,
     )
     subnet = compute.Subnetwork(
-        f"{name}-subnet", name=platform.physical_name("subnet"), network=vpc.id, region=region, ip_cidr_range=subnet_cidr,
+        f"{name}-subnet", project=opts.project, name=platform.physical_name("subnet"), network=vpc.id, region=region, ip_cidr_range=subnet_cidr,
         private_ip_google_access=True, stack_type="IPV4_ONLY",
         log_config={"aggregation_interval": "INTERVAL_5_SEC", "flow_sampling": 0.5, "metadata": "INCLUDE_ALL_METADATA"},
         opts=child,
@@ -95,7 +95,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
     )
 
     psa_range = compute.GlobalAddress(
-        f"{name}-psa-range", name=platform.physical_name("psa"), purpose="VPC_PEERING", address_type="INTERNAL",
+        f"{name}-psa-range", project=opts.project, name=platform.physical_name("psa"), purpose="VPC_PEERING", address_type="INTERNAL",
         address=str(psa_net.network_address), prefix_length=psa_net.prefixlen, network=vpc.id,
         description="Private services access (Cloud SQL, Memorystore)", labels=labels, opts=child,
     )
@@ -106,7 +106,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
 
     def firewall(role: str, **kw: Any) -> None:
         compute.Firewall(
-            f"{name}-{role}", name=platform.physical_name(role), network=vpc.id,
+            f"{name}-{role}", project=opts.project, name=platform.physical_name(role), network=vpc.id,
             log_config={"metadata": "INCLUDE_ALL_METADATA"}, opts=child, **kw,
         )
 
@@ -130,19 +130,19 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
                  description="HTTPS to the internet (LLM and GitHub APIs) for services with internet_egress")
 
     zone = gcp.dns.ManagedZone(
-        f"{name}-run-app-zone", name=platform.physical_name("run-app"), dns_name="run.app.", visibility="private",
+        f"{name}-run-app-zone", project=opts.project, name=platform.physical_name("run-app"), dns_name="run.app.", visibility="private",
         description="Internal run.app calls through private.googleapis.com",
         private_visibility_config={"networks": [{"network_url": vpc.id}]}, labels=labels, opts=child,
     )
     gcp.dns.RecordSet(
-        f"{name}-run-app-record", managed_zone=zone.name, name="*.run.app.", type="A", ttl=300, rrdatas=list(PRIVATE_API_IPS),
+        f"{name}-run-app-record", project=opts.project, managed_zone=zone.name, name="*.run.app.", type="A", ttl=300, rrdatas=list(PRIVATE_API_IPS),
         opts=child,
     )
 
     if opts.nat:
-        router = compute.Router(f"{name}-router", name=platform.physical_name("router"), network=vpc.id, region=region, opts=child)
+        router = compute.Router(f"{name}-router", project=opts.project, name=platform.physical_name("router"), network=vpc.id, region=region, opts=child)
         compute.RouterNat(
-            f"{name}-nat", name=platform.physical_name("nat"), router=router.name, region=region,
+            f"{name}-nat", project=opts.project, name=platform.physical_name("nat"), router=router.name, region=region,
             nat_ip_allocate_option="AUTO_ONLY", source_subnetwork_ip_ranges_to_nat="LIST_OF_SUBNETWORKS",
             subnetworks=[{"name": subnet.id, "source_ip_ranges_to_nats": ["ALL_IP_RANGES"]}],
             enable_endpoint_independent_mapping=False,

@@ -208,10 +208,10 @@ def _startup_probe(probes: Any, port: int) -> dict[str, Any]:
 
 
 def secret(name: str, role: str, platform: Platform, value: pulumi.Input[str], labels: dict[str, str],
-           child: pulumi.ResourceOptions) -> gcp.secretmanager.Secret:
+           child: pulumi.ResourceOptions, project: str | None = None) -> gcp.secretmanager.Secret:
     """A Secret Manager secret (replicated in the stack's region) holding `value`."""
     s = gcp.secretmanager.Secret(
-        f"{name}-{role}", secret_id=platform.physical_name(f"{name}-{role}", limit=255),
+        f"{name}-{role}", project=project, secret_id=platform.physical_name(f"{name}-{role}", limit=255),
         replication={"user_managed": {"replicas": [{"location": platform.region}]}}, labels=labels, opts=child,
     )
     gcp.secretmanager.SecretVersion(f"{name}-{role}-version", secret=s.id, secret_data=pulumi.Output.secret(value), opts=child)
@@ -229,19 +229,19 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
             raise InputError("links", type(link).__name__, "allowed: ManagedPostgres or ManagedRedis components created on GCP")
 
     sa = gcp.serviceaccount.Account(
-        f"{name}-sa", account_id=platform.physical_name(name, limit=30), display_name=f"Cloud Run {platform.app}/{platform.stack} {name}",
+        f"{name}-sa", project=opts.project, account_id=platform.physical_name(name, limit=30), display_name=f"Cloud Run {platform.app}/{platform.stack} {name}",
         description=f"Identity of the {name} Cloud Run service only", opts=child,
     )
     member = pulumi.Output.concat("serviceAccount:", sa.email)
 
     def may_read(role: str, secret_id: pulumi.Input[str]) -> None:
-        gcp.secretmanager.SecretIamMember(f"{name}-{role}-access", secret_id=secret_id, role="roles/secretmanager.secretAccessor",
+        gcp.secretmanager.SecretIamMember(f"{name}-{role}-access", project=opts.project, secret_id=secret_id, role="roles/secretmanager.secretAccessor",
                                           member=member, opts=child)
 
     envs: list[dict[str, Any]] = [{"name": k, "value": _render(v)} for k, v in sorted(args.env.items())]
     for env_name, value in sorted(args.secrets.items()):
         role = f"secret-{_role(env_name)}"
-        s = secret(name, role, platform, value, labels, child)
+        s = secret(name, role, platform, value, labels, child, opts.project)
         may_read(role, s.id)
         envs.append({"name": env_name, "value_source": {"secret_key_ref": {"secret": s.secret_id, "version": "latest"}}})
     postgres_linked = False
@@ -258,7 +258,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
     mounts: list[dict[str, Any]] = []
     for path, content in sorted(args.secret_files.items()):
         role = f"file-{_role(os.path.basename(path))}"
-        s = secret(name, role, platform, content, labels, child)
+        s = secret(name, role, platform, content, labels, child, opts.project)
         may_read(role, s.id)
         volumes.append({"name": role, "secret": {"secret": s.secret_id, "default_mode": 0o444,
                                                  "items": [{"path": os.path.basename(path), "version": "latest"}]}})
@@ -267,7 +267,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
     buckets: dict[str, Any] = {}
     for volume in args.volumes:
         bucket = gcp.storage.Bucket(
-            f"{name}-{volume.name}-bucket", name=platform.physical_name(f"{name}-{volume.name}"), location=platform.region.upper(),
+            f"{name}-{volume.name}-bucket", project=opts.project, name=platform.physical_name(f"{name}-{volume.name}"), location=platform.region.upper(),
             uniform_bucket_level_access=True, public_access_prevention="enforced", versioning={"enabled": True},
             soft_delete_policy={"retention_duration_seconds": 7 * 86400},
             lifecycle_rules=[{"action": {"type": "Delete"}, "condition": {"days_since_noncurrent_time": 30, "with_state": "ARCHIVED"}}],
@@ -312,7 +312,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         "volume_mounts": mounts or None,
     }
     service = gcp.cloudrunv2.Service(
-        f"{name}-service", name=platform.physical_name(name, limit=49), location=platform.region,
+        f"{name}-service", project=opts.project, name=platform.physical_name(name, limit=49), location=platform.region,
         description=f"{platform.app}/{platform.stack} {name}",
         ingress="INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER" if args.public else "INGRESS_TRAFFIC_INTERNAL_ONLY",
         invoker_iam_disabled=True,
