@@ -371,3 +371,14 @@ def test_every_resource_names_the_stack_project(app):
     for r in inv.resources:
         if r.type.startswith("gcp:") and r.type not in _BY_PARENT:
             assert r.inputs.get("project") == "acme-prodkit", f"{r.type} {r.name}"
+
+
+def test_google_apis_resolve_privately_under_the_deny_all_egress(autopr):
+    _, inv = autopr
+    zone = one(inv, "gcp:dns/managedZone:ManagedZone", "network-googleapis-zone").inputs
+    assert zone["dnsName"] == "googleapis.com." and zone["visibility"] == "private"
+    records = {r.name: r.inputs for r in inv.of_type("gcp:dns/recordSet:RecordSet")}
+    assert records["network-googleapis-cname"]["rrdatas"] == ["private.googleapis.com."]
+    assert records["network-googleapis-private"]["rrdatas"] == ["199.36.153.8", "199.36.153.9", "199.36.153.10", "199.36.153.11"]
+    allow = one(inv, "gcp:compute/firewall:Firewall", "network-allow-egress-google").inputs
+    assert allow["destinationRanges"] == ["199.36.153.8/30"] and allow["allows"] == [{"protocol": "tcp", "ports": ["443"]}]

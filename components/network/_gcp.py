@@ -20,6 +20,9 @@ What it creates:
   ``*.run.app`` with private.googleapis.com (199.36.153.8/30), so one service's call to another's internal
   ``https://<service>-<hash>.<region>.run.app`` URL stays in the VPC and is admitted by the callee's internal
   ingress;
+* ``{name}-googleapis-zone`` + ``-private`` + ``-cname``: a private zone ``googleapis.com.`` sending
+  ``*.googleapis.com`` to private.googleapis.com (the same range), so API calls from services (and the CREMA
+  autoscaler) stay inside the VPC under the deny-all egress;
 * with ``gcp.nat``: ``{name}-router`` + ``{name}-nat`` (Cloud NAT for the subnet, automatic IPs, errors logged);
 * with ``gcp.customer_managed_keys``: ``{name}-keyring`` + ``{name}-key`` (Cloud KMS, 90-day rotation,
   ``protect``ed in prod: losing it loses the data encrypted with it). Consumers grant their service agent
@@ -137,6 +140,23 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
     gcp.dns.RecordSet(
         f"{name}-run-app-record", project=opts.project, managed_zone=zone.name, name="*.run.app.", type="A", ttl=300, rrdatas=list(PRIVATE_API_IPS),
         opts=child,
+    )
+
+    # Every service sends all traffic through the VPC and the firewall denies the internet by default, so Google
+    # APIs (the CREMA autoscaler's Cloud Run Admin / Parameter Manager calls, any client library) must resolve to
+    # private.googleapis.com, which Private Google Access serves from inside the VPC.
+    apis = gcp.dns.ManagedZone(
+        f"{name}-googleapis-zone", project=opts.project, name=platform.physical_name("googleapis"), dns_name="googleapis.com.",
+        visibility="private", description="Google APIs through private.googleapis.com (Private Google Access)",
+        private_visibility_config={"networks": [{"network_url": vpc.id}]}, labels=labels, opts=child,
+    )
+    gcp.dns.RecordSet(
+        f"{name}-googleapis-private", project=opts.project, managed_zone=apis.name, name="private.googleapis.com.", type="A", ttl=300,
+        rrdatas=list(PRIVATE_API_IPS), opts=child,
+    )
+    gcp.dns.RecordSet(
+        f"{name}-googleapis-cname", project=opts.project, managed_zone=apis.name, name="*.googleapis.com.", type="CNAME", ttl=300,
+        rrdatas=["private.googleapis.com."], opts=child,
     )
 
     if opts.nat:
