@@ -191,11 +191,15 @@ def resolve(stack: str, raw: Mapping[str, Any], secret_values: Mapping[str, Any]
         if not (values.get("project") or raw.get("gcp:project")):
             raise InputError("prodkit:project", None, f"a GCP stack needs its project id; set it with `pulumi config set gcp:project <id> --stack {stack}`")
         project = gcp_project(values.get("project") or raw.get("gcp:project"), key)
+        if values.get("project") and raw.get("gcp:project") and str(raw["gcp:project"]) != project:
+            raise InputError("prodkit:project", project, f"differs from gcp:project ({raw['gcp:project']!r}): the provider would create resources in the other project; set one of them")
         key = "prodkit:region" if region else "gcp:region"
         region = region or str(raw.get("gcp:region") or "")
         if not region:
             raise InputError("prodkit:region", None, f"a GCP stack needs a region; set it with `pulumi config set gcp:region us-central1 --stack {stack}`")
         gcp_region(region, key)
+        if values.get("region") and raw.get("gcp:region") and str(raw["gcp:region"]) != region:
+            raise InputError("prodkit:region", region, f"differs from gcp:region ({raw['gcp:region']!r}): every regional resource takes prodkit:region; set them alike")
     elif values.get("project"):
         raise InputError("prodkit:project", values["project"], f"applies to cloud gcp only; this stack's cloud is {cloud.value}")
     location, subscription = "", ""

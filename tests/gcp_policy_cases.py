@@ -164,6 +164,7 @@ STACK_CASES: list[tuple[str, Any, list[tuple[str, str]]]] = [
     ("gcp-vpc-default-deny", lambda: vpc(net_allow_ingress_subnet=lambda r: r["inputs"].__setitem__("sourceRanges", ["0.0.0.0/0"])),
      [("net-allow-ingress-subnet", "allows ingress from 0.0.0.0/0")]),
     ("gcp-vpc-default-deny", lambda: [r for r in vpc() if r["name"] != "net-deny-egress"], [("net-vpc", "no deny-all egress firewall rule")]),
+    ("gcp-vpc-default-deny", lambda: [r for r in vpc() if r["name"] != "net-deny-ingress"], [("net-vpc", "no deny-all ingress firewall rule: the implied deny is not logged")]),
     ("gcp-alerts-exist", alerting, []),
     ("gcp-alerts-exist", lambda: alerting()[:1], [("api-service", "no Cloud Monitoring alert policy")]),
     ("gcp-alerts-exist", lambda: alerting(monitoring_api_5xx=lambda r: r["inputs"].__setitem__("notificationChannels", [])),
@@ -172,4 +173,8 @@ STACK_CASES: list[tuple[str, Any, list[tuple[str, str]]]] = [
 
 CASES += [
     ("gcp-cloudrun-probes", g.RUN_SERVICE, with_(with_(RUN, "template.containers.0.livenessProbe", None), "template.containers.0.startupProbe", {"tcpSocket": {"port": 8080}}), OPTS, None),
+]
+CASES += [
+    ("gcp-log-retention", g.LOG_BUCKET, {"bucketId": "b", "location": "global", "retentionDays": 90}, OPTS, None),
+    ("gcp-log-retention", g.LOG_BUCKET, {"bucketId": "b", "location": "global"}, OPTS, "set 1 to 3650 days"),
 ]

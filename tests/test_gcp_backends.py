@@ -312,10 +312,13 @@ def test_network_denies_by_default_and_nats_only_with_internet_egress(autopr):
     assert one(inv, "gcp:compute/subnetwork:Subnetwork").inputs["privateIpGoogleAccess"] is True
 
 
-def test_flow_logs_kept_for_the_profile_retention(autopr):
+def test_flow_and_service_logs_kept_for_the_profile_retention(autopr):
     profile, inv = autopr
-    bucket = one(inv, "gcp:logging/projectBucketConfig:ProjectBucketConfig")
-    assert bucket.inputs["retentionDays"] == (90 if profile == "prod" else 14)
+    days = 90 if profile == "prod" else 14
+    for name in ("network-flow-logs", "engine-logs"):  # VPC flow logs, the service's own logs
+        assert one(inv, "gcp:logging/projectBucketConfig:ProjectBucketConfig", name).inputs["retentionDays"] == days
+    sink = one(inv, "gcp:logging/projectSink:ProjectSink", "engine-log-sink").inputs
+    assert sink["filter"] == 'resource.type="cloud_run_revision" AND resource.labels.service_name="autopr-' + ("prod" if profile == "prod" else "staging") + '-engine"'
 
 
 def test_no_secret_value_in_any_input():
@@ -330,3 +333,52 @@ def test_logical_names_are_unique(app):
     _, inv, _ = planned(app, "prod", "gcp")
     names = [r.name for r in inv.resources]
     assert len(names) == len(set(names)), sorted({n for n in names if names.count(n) > 1})
+
+
+@pytest.mark.parametrize("app", ["compyle", "autopr", "copilot", "chat", "arches"])
+def test_stateful_resources_protected_in_prod_only(app):
+    stateful = (SQL, REDIS, "gcp:storage/bucket:Bucket", "gcp:kms/cryptoKey:CryptoKey", "gcp:kms/keyRing:KeyRing")
+    for profile in ("staging", "prod"):
+        _, inv, _ = planned(app, profile, "gcp")
+        found = [r for r in inv.resources if r.type in stateful]
+        assert found
+        for r in found:
+            assert r.protect is (profile == "prod") and r.retain_on_delete is (profile == "prod"), f"{profile} {r.type} {r.name}"
+
+
+def test_cmek_grant_precedes_the_stores_that_use_the_key():
+    _, inv, _ = planned("autopr", "prod", "gcp")
+    key = one(inv, "gcp:kms/cryptoKey:CryptoKey")
+    assert key.inputs["rotationPeriod"] == "7776000s"
+    for store, grant in ((SQL, "postgres-key-access"), (REDIS, "redis-key-access")):
+        member = inv.named(grant)
+        assert member.inputs["role"] == "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+        assert member.urn in one(inv, store).dependencies
+    _, staging, _ = planned("autopr", "staging", "gcp")
+    assert not staging.of_type("gcp:kms/cryptoKey:CryptoKey")
+
+
+#: Resources addressed through a parent's full id (key ring, secret, bucket, network, parameter): no project input.
+_BY_PARENT = {"gcp:kms/cryptoKey:CryptoKey", "gcp:secretmanager/secretVersion:SecretVersion", "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember",
+              "gcp:servicenetworking/connection:Connection", "gcp:storage/bucketIAMMember:BucketIAMMember",
+              "gcp:serviceaccount/iAMMember:IAMMember", "gcp:parametermanager/parameterVersion:ParameterVersion"}
+
+
+@pytest.mark.parametrize("app", ["compyle", "copilot"])
+def test_every_resource_names_the_stack_project(app):
+    # prodkit:project alone must be enough: nothing may fall back to the provider's (or gcloud's) default project.
+    _, inv, _ = planned(app, "prod", "gcp")
+    for r in inv.resources:
+        if r.type.startswith("gcp:") and r.type not in _BY_PARENT:
+            assert r.inputs.get("project") == "acme-prodkit", f"{r.type} {r.name}"
+
+
+def test_google_apis_resolve_privately_under_the_deny_all_egress(autopr):
+    _, inv = autopr
+    zone = one(inv, "gcp:dns/managedZone:ManagedZone", "network-googleapis-zone").inputs
+    assert zone["dnsName"] == "googleapis.com." and zone["visibility"] == "private"
+    records = {r.name: r.inputs for r in inv.of_type("gcp:dns/recordSet:RecordSet")}
+    assert records["network-googleapis-cname"]["rrdatas"] == ["private.googleapis.com."]
+    assert records["network-googleapis-private"]["rrdatas"] == ["199.36.153.8", "199.36.153.9", "199.36.153.10", "199.36.153.11"]
+    allow = one(inv, "gcp:compute/firewall:Firewall", "network-allow-egress-google").inputs
+    assert allow["destinationRanges"] == ["199.36.153.8/30"] and allow["allows"] == [{"protocol": "tcp", "ports": ["443"]}]

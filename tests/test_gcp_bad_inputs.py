@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from components import ManagedRedisArgs, Network, NetworkArgs, WebServiceArgs, Probe, Probes
+from components import ManagedRedisArgs, Network, Probe, Probes, WebServiceArgs
 from components._core import Cloud, InputError, Platform
 from components.redis import GcpRedisOptions
 from components.redis._gcp import memory_size_gb
@@ -151,3 +151,17 @@ def test_memorystore_capacity_has_headroom():
     net = object.__new__(Network)
     assert memory_size_gb(ManagedRedisArgs(network=net, memory_mib=3072)) == 4  # 3 GiB dataset + 25 %
     assert memory_size_gb(ManagedRedisArgs(network=net, memory_mib=1024, gcp=GcpRedisOptions(memory_size_gb=5))) == 5
+
+
+def test_cpu_target_beyond_cloud_run(project, capsys):
+    def mutate(data):
+        data["services"]["engine"]["autoscaling"]["cpu_percent"] = 95
+    code, err = plan(project, capsys, f"prodkit:app={spec_with(project, 'autopr', mutate)}")
+    assert_clear(code, err, "autoscaling.cpu_percent", "95", "10 to 90 %")
+
+
+def test_project_and_region_must_agree_with_the_provider(project, capsys):
+    code, err = plan(project, capsys, "prodkit:project=other-project")
+    assert_clear(code, err, "prodkit:project", "'other-project'", "differs from gcp:project")
+    code, err = plan(project, capsys, "prodkit:region=europe-west4")
+    assert_clear(code, err, "prodkit:region", "'europe-west4'", "differs from gcp:region")

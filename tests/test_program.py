@@ -33,7 +33,7 @@ def run_program(stack: str, **overrides: str):
     return inventory, exported
 
 
-@pytest.mark.parametrize("stack", ["staging", "prod", "aws-staging", "aws-prod", "azure-staging", "azure-prod"])
+@pytest.mark.parametrize("stack", ["staging", "prod", "aws-staging", "aws-prod", "gcp-staging", "gcp-prod", "azure-staging", "azure-prod"])
 def test_every_stack_file_runs_as_a_program_with_the_same_exports(stack):
     inventory, exported = run_program(stack)
     assert set(exported) == EXPORTS

@@ -113,7 +113,7 @@ class Autoscaler(Component):
 
     Example: ``Autoscaler("api-scaling", AutoscalerArgs(service=api, min_replicas=2, max_replicas=10, cpu_percent=70), platform)``
 
-    Cost: none by itself; the replicas it adds.
+    Cost: none by itself; the replicas it adds (GCP queue depth: the CREMA service, one always-on instance).
     """
 
     ARGS = AutoscalerArgs

@@ -2,7 +2,7 @@
 
 What it sets on the WebService's Cloud Run service (template ``scaling``): ``min_instance_count`` =
 ``min_replicas``, ``max_instance_count`` = ``max_replicas`` and, with ``cpu_percent``, ``cpu_utilization`` (the CPU
-threshold before Cloud Run scales out, 0.10-0.95). Requests per instance are the WebService's
+threshold before Cloud Run scales out, 10-90 %; Cloud Run's default is 60 %). Requests per instance are the WebService's
 ``gcp.concurrency``; Cloud Run scales out when either is reached. ``memory_percent`` has no Cloud Run equivalent
 (Cloud Run does not scale on memory): it is kept for the other clouds and the Monitoring alert on memory covers it.
 Scale-up/-down windows are Cloud Run's own (it scales in after about 15 minutes idle).
@@ -45,8 +45,10 @@ POLLING_SECONDS = 30
 
 def validate(args: AutoscalerArgs, platform: Platform) -> None:
     handle = getattr(args.service, "handle", None)
-    if handle is not None and getattr(handle, "set_scaling", None) is None:
+    if handle is not None and not hasattr(handle, "set_scaling"):
         raise InputError("autoscaling.service", type(args.service).__name__, "expected a WebService created on GCP (Cloud Run)")
+    if handle is not None and handle.set_scaling is None:
+        raise InputError("autoscaling.service", handle.name, "create the WebService with autoscaled=True: Cloud Run's scaling is set by this Autoscaler")
     if args.requests_per_target is not None:
         raise InputError("autoscaling.requests_per_target", args.requests_per_target,
                          "Cloud Run scales on concurrent requests per instance: set the service's gcp.concurrency instead")
@@ -55,6 +57,8 @@ def validate(args: AutoscalerArgs, platform: Platform) -> None:
                          "Cloud Run has no scheduled scaling; raise min_replicas or use a Cloud Scheduler job of your own")
     if args.queue is not None and getattr(args.queue.redis, "handle", None) is not None and getattr(args.queue.redis.handle, "auth_secret_id", None) is None:
         raise InputError("autoscaling.queue.redis", type(args.queue.redis).__name__, "expected a ManagedRedis created on GCP (Memorystore)")
+    if args.cpu_percent is not None and args.cpu_percent > 90:
+        raise InputError("autoscaling.cpu_percent", args.cpu_percent, "Cloud Run's CPU utilisation target is 10 to 90 %")
     if args.max_replicas > 1000:
         raise InputError("autoscaling.max_replicas", args.max_replicas, "Cloud Run allows at most 1000 instances per service")
 
@@ -108,7 +112,7 @@ def build(name: str, args: AutoscalerArgs, platform: Platform, child: pulumi.Res
     handle = args.service.handle
     scaling: dict[str, Any] = {"min_instance_count": args.min_replicas, "max_instance_count": args.max_replicas}
     if args.cpu_percent is not None:
-        scaling["cpu_utilization"] = round(min(max(args.cpu_percent / 100, 0.1), 0.95), 2)
+        scaling["cpu_utilization"] = round(args.cpu_percent / 100, 2)
     handle.set_scaling(scaling)
     if args.queue is not None:
         _crema(name, args, platform, child, handle)
@@ -121,12 +125,12 @@ def _crema(name: str, args: AutoscalerArgs, platform: Platform, child: pulumi.Re
     project = handle.project or gcp.organizations.get_client_config_output(opts=pulumi.InvokeOptions(parent=child.parent)).project
 
     sa = gcp.serviceaccount.Account(
-        f"{name}-crema-sa", account_id=platform.physical_name(f"{name}-crema", limit=30),
+        f"{name}-crema-sa", project=handle.project, account_id=platform.physical_name(f"{name}-crema", limit=30),
         display_name=f"CREMA autoscaler of {handle.name}", opts=child,
     )
     member = pulumi.Output.concat("serviceAccount:", sa.email)
     param = gcp.parametermanager.Parameter(
-        f"{name}-crema-config", parameter_id=platform.physical_name(f"{name}-crema"), format="YAML", labels=labels, opts=child,
+        f"{name}-crema-config", project=handle.project, parameter_id=platform.physical_name(f"{name}-crema"), format="YAML", labels=labels, opts=child,
     )
     version = gcp.parametermanager.ParameterVersion(
         f"{name}-crema-config-version", parameter=param.id, parameter_version_id="v1",
@@ -135,17 +139,17 @@ def _crema(name: str, args: AutoscalerArgs, platform: Platform, child: pulumi.Re
     )
     gcp.projects.IAMMember(f"{name}-crema-config-viewer", project=project, role="roles/parametermanager.parameterViewer", member=member, opts=child)
     gcp.cloudrunv2.ServiceIamMember(
-        f"{name}-crema-developer", name=handle.service_name, location=handle.region, role="roles/run.developer", member=member, opts=child,
+        f"{name}-crema-developer", project=handle.project, name=handle.service_name, location=handle.region, role="roles/run.developer", member=member, opts=child,
     )
     gcp.serviceaccount.IAMMember(
         f"{name}-crema-act-as", service_account_id=pulumi.Output.concat("projects/", project, "/serviceAccounts/", handle.service_account_email),
         role="roles/iam.serviceAccountUser", member=member, opts=child,
     )
     for role, secret_id in (("auth", redis.auth_secret_id), ("ca", redis.ca_secret_id)):
-        gcp.secretmanager.SecretIamMember(f"{name}-crema-{role}-access", secret_id=secret_id, role="roles/secretmanager.secretAccessor",
+        gcp.secretmanager.SecretIamMember(f"{name}-crema-{role}-access", project=handle.project, secret_id=secret_id, role="roles/secretmanager.secretAccessor",
                                           member=member, opts=child)
     crema = gcp.cloudrunv2.Service(
-        f"{name}-crema", name=platform.physical_name(f"{name}-crema", limit=49), location=handle.region,
+        f"{name}-crema", project=handle.project, name=platform.physical_name(f"{name}-crema", limit=49), location=handle.region,
         description=f"CREMA: scales {handle.name} on the Redis list {args.queue.list_name}",
         ingress="INGRESS_TRAFFIC_INTERNAL_ONLY", deletion_protection=handle.deletion_protection,
         scaling={"scaling_mode": "MANUAL", "manual_instance_count": 1},
@@ -171,5 +175,5 @@ def _crema(name: str, args: AutoscalerArgs, platform: Platform, child: pulumi.Re
         labels={**labels, "created-by": "crema"}, opts=child,
     )
     gcp.cloudrunv2.ServiceIamMember(
-        f"{name}-crema-self-invoker", name=crema.name, location=handle.region, role="roles/run.invoker", member=member, opts=child,
+        f"{name}-crema-self-invoker", project=handle.project, name=crema.name, location=handle.region, role="roles/run.invoker", member=member, opts=child,
     )

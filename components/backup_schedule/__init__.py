@@ -131,7 +131,8 @@ class BackupSchedule(Component):
 
     Example: ``BackupSchedule("backups", BackupScheduleArgs(database=db, schedule="0 2 * * *", retention_days=30), platform)``
 
-    Cost: AWS Backup warm storage GB-month; Kubernetes the object storage used.
+    Cost: AWS Backup warm storage GB-month; GCP bucket storage of the exports and copies; Kubernetes the object
+    storage used.
     """
 
     ARGS = BackupScheduleArgs

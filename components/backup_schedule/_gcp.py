@@ -112,7 +112,7 @@ def build(name: str, args: BackupScheduleArgs, platform: Platform, child: pulumi
     if db is not None and opts.export_bucket:
         pg = db.handle
         bucket = gcp.storage.Bucket(
-            f"{name}-bucket", name=platform.physical_name("db-exports"), location=region.upper(),
+            f"{name}-bucket", project=opts.project, name=platform.physical_name("db-exports"), location=region.upper(),
             uniform_bucket_level_access=True, public_access_prevention="enforced",
             retention_policy={"retention_period": args.retention_days * 86400, "is_locked": protect},
             lifecycle_rules=[{"action": {"type": "Delete"}, "condition": {"age": args.retention_days + 1}}],
@@ -126,24 +126,24 @@ def build(name: str, args: BackupScheduleArgs, platform: Platform, child: pulumi
             member=pulumi.Output.concat("serviceAccount:", pg.service_account_email), opts=child,
         )
         export_sa = gcp.serviceaccount.Account(
-            f"{name}-export-sa", account_id=platform.physical_name("db-export", limit=30), display_name="Cloud SQL scheduled export", opts=child,
+            f"{name}-export-sa", project=opts.project, account_id=platform.physical_name("db-export", limit=30), display_name="Cloud SQL scheduled export", opts=child,
         )
         gcp.projects.IAMMember(f"{name}-export-sql", project=project, role="roles/cloudsql.editor",
                                member=pulumi.Output.concat("serviceAccount:", export_sa.email), opts=child)
         workflow = gcp.workflows.Workflow(
-            f"{name}-export", name=platform.physical_name("db-export"), region=region, service_account=export_sa.id,
+            f"{name}-export", project=opts.project, name=platform.physical_name("db-export"), region=region, service_account=export_sa.id,
             description=f"Export {pg.database} of Cloud SQL to the retention-locked bucket",
             source_contents=pulumi.Output.all(pg.instance_name, bucket.name).apply(
                 lambda v: WORKFLOW.format(instance=v[0], bucket=v[1], database=pg.database)),
             call_log_level="LOG_ERRORS_ONLY", deletion_protection=protect, labels=labels, opts=child,
         )
         scheduler_sa = gcp.serviceaccount.Account(
-            f"{name}-scheduler-sa", account_id=platform.physical_name("db-export-sched", limit=30), display_name="Runs the Cloud SQL export", opts=child,
+            f"{name}-scheduler-sa", project=opts.project, account_id=platform.physical_name("db-export-sched", limit=30), display_name="Runs the Cloud SQL export", opts=child,
         )
         gcp.projects.IAMMember(f"{name}-scheduler-invoker", project=project, role="roles/workflows.invoker",
                                member=pulumi.Output.concat("serviceAccount:", scheduler_sa.email), opts=child)
         gcp.cloudscheduler.Job(
-            f"{name}-schedule", name=platform.physical_name("db-export"), region=region, schedule=args.schedule, time_zone="Etc/UTC",
+            f"{name}-schedule", project=opts.project, name=platform.physical_name("db-export"), region=region, schedule=args.schedule, time_zone="Etc/UTC",
             description=f"Export {pg.database} on {args.schedule} (UTC)",
             attempt_deadline="320s", retry_config={"retry_count": 3, "min_backoff_duration": "60s"},
             http_target={
@@ -159,7 +159,7 @@ def build(name: str, args: BackupScheduleArgs, platform: Platform, child: pulumi
     if args.volumes:
         longest = max(v.retention_days for v in args.volumes)
         sink = gcp.storage.Bucket(
-            f"{name}-volumes-bucket", name=platform.physical_name("volume-backups"), location=region.upper(),
+            f"{name}-volumes-bucket", project=opts.project, name=platform.physical_name("volume-backups"), location=region.upper(),
             uniform_bucket_level_access=True, public_access_prevention="enforced", versioning={"enabled": True},
             lifecycle_rules=[{"action": {"type": "Delete"}, "condition": {"days_since_noncurrent_time": longest, "with_state": "ARCHIVED"}}],
             soft_delete_policy={"retention_duration_seconds": 7 * 86400},

@@ -105,7 +105,7 @@ class Monitoring(Component):
 
     Example: ``Monitoring("monitoring", MonitoringArgs(services=[api], stores=[db]), platform)``
 
-    Cost: AWS $0.10 per alarm-month + SNS; Kubernetes the Prometheus storage.
+    Cost: AWS $0.10 per alarm-month + SNS; GCP alert policy conditions; Kubernetes the Prometheus storage.
     """
 
     ARGS = MonitoringArgs

@@ -35,7 +35,7 @@ COMPONENT = "monitoring"
 def validate(args: Any, platform: Platform) -> None:
     for s in args.services:
         h = getattr(s, "handle", None)
-        if h is not None and getattr(h, "set_scaling", None) is None:
+        if h is not None and not hasattr(h, "set_scaling"):
             raise InputError("monitoring.services", type(s).__name__, "expected WebServices created on GCP (Cloud Run)")
 
 
@@ -55,9 +55,10 @@ def _threshold(filter_: Any, value: Any, duration: str, aligner: str, reducer: s
 def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOptions) -> dict[str, Any]:
     labels = platform.labels(COMPONENT)
     t = args.thresholds
+    project_id = getattr(args.services[0].handle, "project", None)
     channels = [
         gcp.monitoring.NotificationChannel(
-            f"{name}-email-{i}", type="email", display_name=f"{platform.app}/{platform.stack} on-call {email}",
+            f"{name}-email-{i}", project=project_id, type="email", display_name=f"{platform.app}/{platform.stack} on-call {email}",
             labels={"email_address": email}, user_labels=labels, opts=child,
         )
         for i, email in enumerate(args.notify_emails)
@@ -67,7 +68,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
 
     def policy(role: str, title: str, condition: dict[str, Any], doc: str, severity: str = "ERROR") -> None:
         policies.append(gcp.monitoring.AlertPolicy(
-            f"{name}-{role}", display_name=f"{platform.app}/{platform.stack}: {title}", combiner="OR", severity=severity,
+            f"{name}-{role}", project=project_id, display_name=f"{platform.app}/{platform.stack}: {title}", combiner="OR", severity=severity,
             conditions=[{"display_name": title, "condition_threshold": condition}],
             notification_channels=channel_ids, alert_strategy={"auto_close": "1800s"},
             documentation={"content": doc, "mime_type": "text/markdown"}, user_labels=labels, enabled=True, opts=child,

@@ -171,7 +171,8 @@ class Network(Component):
     Example: ``net = Network("net", NetworkArgs(zones=3, nat_per_zone=True), platform)``
 
     Cost: Kubernetes free; AWS one NAT gateway (~$33/month + data) per NAT, flow-log ingestion; Azure one NAT
-    gateway (~$33/month + data), Log Analytics ingestion, Key Vault operations, private endpoints (~$7.30/month each).
+    gateway (~$33/month + data), Log Analytics ingestion, Key Vault operations, private endpoints (~$7.30/month
+    each); GCP Cloud NAT per hour + data, flow-log ingestion, a KMS key with `customer_managed_keys`.
     """
 
     ARGS = NetworkArgs

@@ -20,10 +20,16 @@ What it creates:
   ``*.run.app`` with private.googleapis.com (199.36.153.8/30), so one service's call to another's internal
   ``https://<service>-<hash>.<region>.run.app`` URL stays in the VPC and is admitted by the callee's internal
   ingress;
+* ``{name}-googleapis-zone`` + ``-private`` + ``-cname``: a private zone ``googleapis.com.`` sending
+  ``*.googleapis.com`` to private.googleapis.com (the same range), so API calls from services (and the CREMA
+  autoscaler) stay inside the VPC under the deny-all egress;
 * with ``gcp.nat``: ``{name}-router`` + ``{name}-nat`` (Cloud NAT for the subnet, automatic IPs, errors logged);
 * with ``gcp.customer_managed_keys``: ``{name}-keyring`` + ``{name}-key`` (Cloud KMS, 90-day rotation,
   ``protect``ed in prod: losing it loses the data encrypted with it). Consumers grant their service agent
   ``roles/cloudkms.cryptoKeyEncrypterDecrypter`` on it.
+
+``zones`` and ``nat_per_zone`` have no GCP counterpart: a subnet spans every zone of its region and Cloud NAT is a
+regional, zone-redundant managed service.
 
 Cost: VPC, firewall and DNS private zone ~free ($0.20/zone-month); Cloud NAT $0.0014/h per VM-equivalent + data;
 flow logs ingestion; KMS $0.06/key-version-month.
@@ -39,6 +45,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from .._core import Cloud, InputError, Platform, options_for, stateful_opts
+from .._core.gcp_compute import compute
 from . import GcpNetworkOptions
 
 _COMPONENT = "network"
@@ -68,12 +75,12 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
     subnet_cidr, psa_cidr = ranges(args.cidr)
     psa_net = ipaddress.ip_network(psa_cidr)
 
-    vpc = gcp.compute.Network(
-        f"{name}-vpc", name=platform.physical_name("vpc"), auto_create_subnetworks=False, routing_mode="REGIONAL",
+    vpc = compute.Network(
+        f"{name}-vpc", project=opts.project, name=platform.physical_name("vpc"), auto_create_subnetworks=False, routing_mode="REGIONAL",
         description=f"{platform.app}/{platform.stack} private network", opts=child,
     )
-    subnet = gcp.compute.Subnetwork(
-        f"{name}-subnet", name=platform.physical_name("subnet"), network=vpc.id, region=region, ip_cidr_range=subnet_cidr,
+    subnet = compute.Subnetwork(
+        f"{name}-subnet", project=opts.project, name=platform.physical_name("subnet"), network=vpc.id, region=region, ip_cidr_range=subnet_cidr,
         private_ip_google_access=True, stack_type="IPV4_ONLY",
         log_config={"aggregation_interval": "INTERVAL_5_SEC", "flow_sampling": 0.5, "metadata": "INCLUDE_ALL_METADATA"},
         opts=child,
@@ -90,8 +97,8 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         unique_writer_identity=True, opts=child,
     )
 
-    psa_range = gcp.compute.GlobalAddress(
-        f"{name}-psa-range", name=platform.physical_name("psa"), purpose="VPC_PEERING", address_type="INTERNAL",
+    psa_range = compute.GlobalAddress(
+        f"{name}-psa-range", project=opts.project, name=platform.physical_name("psa"), purpose="VPC_PEERING", address_type="INTERNAL",
         address=str(psa_net.network_address), prefix_length=psa_net.prefixlen, network=vpc.id,
         description="Private services access (Cloud SQL, Memorystore)", labels=labels, opts=child,
     )
@@ -101,8 +108,8 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
     )
 
     def firewall(role: str, **kw: Any) -> None:
-        gcp.compute.Firewall(
-            f"{name}-{role}", name=platform.physical_name(role), network=vpc.id,
+        compute.Firewall(
+            f"{name}-{role}", project=opts.project, name=platform.physical_name(role), network=vpc.id,
             log_config={"metadata": "INCLUDE_ALL_METADATA"}, opts=child, **kw,
         )
 
@@ -126,19 +133,36 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
                  description="HTTPS to the internet (LLM and GitHub APIs) for services with internet_egress")
 
     zone = gcp.dns.ManagedZone(
-        f"{name}-run-app-zone", name=platform.physical_name("run-app"), dns_name="run.app.", visibility="private",
+        f"{name}-run-app-zone", project=opts.project, name=platform.physical_name("run-app"), dns_name="run.app.", visibility="private",
         description="Internal run.app calls through private.googleapis.com",
         private_visibility_config={"networks": [{"network_url": vpc.id}]}, labels=labels, opts=child,
     )
     gcp.dns.RecordSet(
-        f"{name}-run-app-record", managed_zone=zone.name, name="*.run.app.", type="A", ttl=300, rrdatas=list(PRIVATE_API_IPS),
+        f"{name}-run-app-record", project=opts.project, managed_zone=zone.name, name="*.run.app.", type="A", ttl=300, rrdatas=list(PRIVATE_API_IPS),
         opts=child,
     )
 
+    # Every service sends all traffic through the VPC and the firewall denies the internet by default, so Google
+    # APIs (the CREMA autoscaler's Cloud Run Admin / Parameter Manager calls, any client library) must resolve to
+    # private.googleapis.com, which Private Google Access serves from inside the VPC.
+    apis = gcp.dns.ManagedZone(
+        f"{name}-googleapis-zone", project=opts.project, name=platform.physical_name("googleapis"), dns_name="googleapis.com.",
+        visibility="private", description="Google APIs through private.googleapis.com (Private Google Access)",
+        private_visibility_config={"networks": [{"network_url": vpc.id}]}, labels=labels, opts=child,
+    )
+    gcp.dns.RecordSet(
+        f"{name}-googleapis-private", project=opts.project, managed_zone=apis.name, name="private.googleapis.com.", type="A", ttl=300,
+        rrdatas=list(PRIVATE_API_IPS), opts=child,
+    )
+    gcp.dns.RecordSet(
+        f"{name}-googleapis-cname", project=opts.project, managed_zone=apis.name, name="*.googleapis.com.", type="CNAME", ttl=300,
+        rrdatas=["private.googleapis.com."], opts=child,
+    )
+
     if opts.nat:
-        router = gcp.compute.Router(f"{name}-router", name=platform.physical_name("router"), network=vpc.id, region=region, opts=child)
-        gcp.compute.RouterNat(
-            f"{name}-nat", name=platform.physical_name("nat"), router=router.name, region=region,
+        router = compute.Router(f"{name}-router", project=opts.project, name=platform.physical_name("router"), network=vpc.id, region=region, opts=child)
+        compute.RouterNat(
+            f"{name}-nat", project=opts.project, name=platform.physical_name("nat"), router=router.name, region=region,
             nat_ip_allocate_option="AUTO_ONLY", source_subnetwork_ip_ranges_to_nat="LIST_OF_SUBNETWORKS",
             subnetworks=[{"name": subnet.id, "source_ip_ranges_to_nats": ["ALL_IP_RANGES"]}],
             enable_endpoint_independent_mapping=False,

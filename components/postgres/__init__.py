@@ -193,7 +193,8 @@ class ManagedPostgres(Component):
 
     Cost: AWS RDS instance-hours (x2 with Multi-AZ) + gp3 GB-month + backups beyond the DB size; Kubernetes the
     instances' requests and volumes; Azure Flexible Server vCore-hours (x2 with HA) + storage GB-month + backup
-    storage beyond the server size (x2 geo-redundant).
+    storage beyond the server size (x2 geo-redundant); GCP Cloud SQL vCPU + memory hours (x2 REGIONAL) + SSD
+    GB-month.
     """
 
     ARGS = ManagedPostgresArgs

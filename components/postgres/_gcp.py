@@ -90,7 +90,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
     flags = {"log_min_duration_statement": "1000", **{k: str(v) for k, v in args.parameters.items()}}
     ceiling = args.storage_ceiling_gib
     instance = gcp.sql.DatabaseInstance(
-        f"{name}-instance", name=platform.physical_name(name, limit=80), region=platform.region,
+        f"{name}-instance", project=net.project, name=platform.physical_name(name, limit=80), region=platform.region,
         database_version=f"POSTGRES_{args.version}", deletion_protection=protect, encryption_key_name=key_id,
         settings={
             "tier": opts.tier or TIERS[args.size],
@@ -121,23 +121,23 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         opts=stateful_opts(child, protect, depends_on=depends),
     )
     database = gcp.sql.Database(
-        f"{name}-database", name=args.database, instance=instance.name,
+        f"{name}-database", project=net.project, name=args.database, instance=instance.name,
         deletion_policy="ABANDON" if protect else "DELETE", opts=child,
     )
     password = random.RandomPassword(f"{name}-app-password", length=40, special=False, opts=child)  # URL-safe
     gcp.sql.User(
-        f"{name}-user", name=args.username, instance=instance.name, password=password.result, type="BUILT_IN",
+        f"{name}-user", project=net.project, name=args.username, instance=instance.name, password=password.result, type="BUILT_IN",
         deletion_policy="ABANDON" if protect else None, opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[database])),
     )
 
     from ..web_service._gcp import secret
 
-    secret(name, "password", platform, password.result, labels, child)
+    secret(name, "password", platform, password.result, labels, child, net.project)
     host = instance.private_ip_address
     url = pulumi.Output.secret(pulumi.Output.format(
         "postgresql://{0}:{1}@{2}:{3}/{4}?sslmode=require", args.username, password.result, host, _PORT, args.database,
     ))
-    url_secret = secret(name, "url", platform, url, labels, child)
+    url_secret = secret(name, "url", platform, url, labels, child, net.project)
 
     link = Link(kind="postgres", name=name, port=_PORT, env={"DATABASE_URL": SecretRef(url_secret.secret_id, "latest")}, peer=None)
     handle = SimpleNamespace(

@@ -119,8 +119,8 @@ class ManagedRedis(Component):
 
     Example: ``cache = ManagedRedis("cache", ManagedRedisArgs(network=net, memory_mib=1024), platform)``
 
-    Cost: AWS ElastiCache node-hours x nodes; Kubernetes the pods' requests and volumes; Azure Managed Redis SKU-hours
-    (HA doubles the nodes) + the private endpoint.
+    Cost: AWS ElastiCache node-hours x nodes; Kubernetes the pods' requests and volumes; Azure Managed Redis
+    SKU-hours (HA doubles the nodes) + the private endpoint; GCP Memorystore GB-hours by tier.
     """
 
     ARGS = ManagedRedisArgs

@@ -89,7 +89,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         ))
     replicas = opts.read_replicas
     instance = gcp.redis.Instance(
-        f"{name}-instance", name=platform.physical_name(name, limit=40), region=platform.region,
+        f"{name}-instance", project=net.project, name=platform.physical_name(name, limit=40), region=platform.region,
         display_name=f"{platform.app}/{platform.stack} {name}", tier=tier_of(args), memory_size_gb=memory_size_gb(args),
         redis_version="REDIS_7_2", connect_mode="PRIVATE_SERVICE_ACCESS", authorized_network=net.network_id,
         reserved_ip_range=net.psa_range_name, auth_enabled=True, transit_encryption_mode="SERVER_AUTHENTICATION",
@@ -106,10 +106,10 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
     auth = pulumi.Output.secret(instance.auth_string)
     host = instance.host
     url = pulumi.Output.secret(pulumi.Output.format("rediss://:{0}@{1}:{2}/0", auth, host, instance.port))
-    url_secret = secret(name, "url", platform, url, labels, child)
-    auth_secret = secret(name, "auth", platform, auth, labels, child)
+    url_secret = secret(name, "url", platform, url, labels, child, net.project)
+    auth_secret = secret(name, "auth", platform, auth, labels, child, net.project)
     ca = instance.server_ca_certs.apply(lambda certs: certs[0].cert if certs else "")
-    ca_secret = secret(name, "ca", platform, ca, labels, child)
+    ca_secret = secret(name, "ca", platform, ca, labels, child, net.project)
 
     link = Link(
         kind="redis", name=name, port=TLS_PORT,

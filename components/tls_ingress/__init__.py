@@ -219,9 +219,9 @@ class TlsIngress(Component):
     Example: ``TlsIngress("edge", TlsIngressArgs(network=net, domain="app.example.com",
     routes=[Route(path="/", service=web)]), platform)``
 
-    Cost: AWS ALB hours + LCUs, WAF ACL + rules + requests; Kubernetes: the Gateway's Envoy pods
-    (`proxy_replicas`) and its cloud load balancer; Azure Front Door Premium base fee (~$330/month) + requests + data
-    transfer (WAF managed rules included).
+    Cost: AWS ALB hours + LCUs, WAF ACL + rules + requests; Kubernetes: the Gateway's Envoy pods (`proxy_replicas`)
+    and its cloud load balancer; Azure Front Door Premium base fee (~$330/month) + requests + data transfer (WAF
+    managed rules included); GCP forwarding rules + data processed, Cloud Armor policy + rules + requests.
     """
 
     ARGS = TlsIngressArgs

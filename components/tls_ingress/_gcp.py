@@ -34,9 +34,9 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
-import pulumi_gcp as gcp
 
 from .._core import Cloud, InputError, Platform, options_for, stateful_opts
+from .._core.gcp_compute import compute
 from . import GcpIngressOptions
 
 _COMPONENT = "tls-ingress"
@@ -113,20 +113,21 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
     opts = options_for(args, Cloud.GCP, GcpIngressOptions)
     labels = platform.labels(_COMPONENT)
     protect = args.deletion_protection
+    project = getattr(args.network.handle, "project", None)
 
-    address = gcp.compute.GlobalAddress(
-        f"{name}-ip", name=platform.physical_name("ip"), address_type="EXTERNAL", ip_version="IPV4", labels=labels,
+    address = compute.GlobalAddress(
+        f"{name}-ip", project=project, name=platform.physical_name("ip"), address_type="EXTERNAL", ip_version="IPV4", labels=labels,
         description=f"Public address of {args.domain}", opts=stateful_opts(child, protect),
     )
-    cert = gcp.compute.ManagedSslCertificate(
-        f"{name}-cert", name=platform.physical_name("cert"), type="MANAGED", managed={"domains": [args.domain]}, opts=child,
+    cert = compute.ManagedSslCertificate(
+        f"{name}-cert", project=project, name=platform.physical_name("cert"), type="MANAGED", managed={"domains": [args.domain]}, opts=child,
     )
-    ssl_policy = gcp.compute.SSLPolicy(
-        f"{name}-ssl-policy", name=platform.physical_name("tls12"), min_tls_version="TLS_1_2", profile=opts.ssl_policy_profile,
+    ssl_policy = compute.SSLPolicy(
+        f"{name}-ssl-policy", project=project, name=platform.physical_name("tls12"), min_tls_version="TLS_1_2", profile=opts.ssl_policy_profile,
         description="TLS 1.2 minimum", opts=child,
     )
-    armor = gcp.compute.SecurityPolicy(
-        f"{name}-armor", name=platform.physical_name("armor"), type="CLOUD_ARMOR",
+    armor = compute.SecurityPolicy(
+        f"{name}-armor", project=project, name=platform.physical_name("armor"), type="CLOUD_ARMOR",
         description=f"WAF and rate limits of {args.domain} ({'preview' if args.waf_mode == 'count' else 'enforced'})",
         rules=security_rules(args, opts),
         advanced_options_config={"json_parsing": "STANDARD", "log_level": "VERBOSE"},
@@ -140,12 +141,12 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         handle = svc.handle
         if handle.name in backends:
             continue
-        neg = gcp.compute.RegionNetworkEndpointGroup(
-            f"{name}-{handle.name}-neg", name=platform.physical_name(f"{handle.name}-neg"), region=handle.region,
+        neg = compute.RegionNetworkEndpointGroup(
+            f"{name}-{handle.name}-neg", project=project, name=platform.physical_name(f"{handle.name}-neg"), region=handle.region,
             network_endpoint_type="SERVERLESS", cloud_run={"service": handle.service_name}, opts=child,
         )
-        backends[handle.name] = gcp.compute.BackendService(
-            f"{name}-{handle.name}-backend", name=platform.physical_name(f"{handle.name}-backend"),
+        backends[handle.name] = compute.BackendService(
+            f"{name}-{handle.name}-backend", project=project, name=platform.physical_name(f"{handle.name}-backend"),
             load_balancing_scheme="EXTERNAL_MANAGED", protocol="HTTPS", backends=[{"group": neg.id}],
             security_policy=armor.id, log_config={"enable": True, "sample_rate": 1.0},
             custom_response_headers=headers, description=f"Cloud Run {handle.name}", opts=child,
@@ -168,27 +169,27 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
     matcher: dict[str, Any] = {"name": "routes", "default_service": default_backend.id, "path_rules": path_rules or None}
     if cors:
         matcher["default_route_action"] = {"cors_policy": cors}
-    url_map = gcp.compute.URLMap(
-        f"{name}-urlmap", name=platform.physical_name("urlmap"), default_service=default_backend.id,
+    url_map = compute.URLMap(
+        f"{name}-urlmap", project=project, name=platform.physical_name("urlmap"), default_service=default_backend.id,
         host_rules=[{"hosts": [args.domain], "path_matcher": "routes"}], path_matchers=[matcher],
         description=f"Routes of {args.domain}", opts=child,
     )
-    https_proxy = gcp.compute.TargetHttpsProxy(
-        f"{name}-https-proxy", name=platform.physical_name("https-proxy"), url_map=url_map.id,
+    https_proxy = compute.TargetHttpsProxy(
+        f"{name}-https-proxy", project=project, name=platform.physical_name("https-proxy"), url_map=url_map.id,
         ssl_certificates=[cert.id], ssl_policy=ssl_policy.id, opts=child,
     )
-    gcp.compute.GlobalForwardingRule(
-        f"{name}-https", name=platform.physical_name("https"), target=https_proxy.id, ip_address=address.id,
+    compute.GlobalForwardingRule(
+        f"{name}-https", project=project, name=platform.physical_name("https"), target=https_proxy.id, ip_address=address.id,
         port_range="443", ip_protocol="TCP", load_balancing_scheme="EXTERNAL_MANAGED", labels=labels, opts=child,
     )
-    redirect = gcp.compute.URLMap(
-        f"{name}-redirect", name=platform.physical_name("redirect"), description="HTTP -> HTTPS only",
+    redirect = compute.URLMap(
+        f"{name}-redirect", project=project, name=platform.physical_name("redirect"), description="HTTP -> HTTPS only",
         default_url_redirect={"https_redirect": True, "redirect_response_code": "MOVED_PERMANENTLY_DEFAULT", "strip_query": False},
         opts=child,
     )
-    http_proxy = gcp.compute.TargetHttpProxy(f"{name}-http-proxy", name=platform.physical_name("http-proxy"), url_map=redirect.id, opts=child)
-    gcp.compute.GlobalForwardingRule(
-        f"{name}-http", name=platform.physical_name("http"), target=http_proxy.id, ip_address=address.id,
+    http_proxy = compute.TargetHttpProxy(f"{name}-http-proxy", project=project, name=platform.physical_name("http-proxy"), url_map=redirect.id, opts=child)
+    compute.GlobalForwardingRule(
+        f"{name}-http", project=project, name=platform.physical_name("http"), target=http_proxy.id, ip_address=address.id,
         port_range="80", ip_protocol="TCP", load_balancing_scheme="EXTERNAL_MANAGED", labels=labels, opts=child,
     )
     return {"url": f"https://{args.domain}/", "hostname": address.address}

@@ -298,7 +298,8 @@ class WebService(Component):
     probes=Probes(liveness=Probe(path="/health"), readiness=Probe(path="/health"))), platform)``
 
     Cost: Kubernetes the pods' requests; AWS Fargate vCPU-hours + GB-hours (spot weight lowers it), logs; Azure
-    Container Apps vCPU-seconds + GiB-seconds of running replicas, Key Vault operations.
+    Container Apps vCPU-seconds + GiB-seconds of running replicas, Key Vault operations; GCP Cloud Run vCPU-seconds
+    + GiB-seconds of its instances (min instances always), Secret Manager versions.
     """
 
     ARGS = WebServiceArgs

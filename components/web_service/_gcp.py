@@ -33,7 +33,9 @@ What it creates, per service:
   stored and BackupSchedule copies it on a schedule. Caveat for the seeds' workspaces (git checkouts): Cloud
   Storage FUSE has no file locking and renames are not atomic, so concurrent writers to the same repository are
   unsafe; the agents write per-task directories;
-* service-to-service URLs (``${services.NAME.url}``) resolve to the callee's ``uri`` (https, internal ingress).
+* service-to-service URLs (``${services.NAME.url}``) resolve to the callee's ``uri`` (https, internal ingress);
+* ``{name}-logs`` + ``{name}-log-sink``: a log bucket keeping the service's logs ``log_retention_days`` and the
+  sink routing its revisions' entries there (the project's ``_Default`` bucket keeps 30 days regardless).
 
 Cost: vCPU-seconds + GiB-seconds while instances exist (min instances always billed with always-allocated CPU),
 requests; Secret Manager $0.06/version-month + access; buckets per GB.
@@ -206,10 +208,10 @@ def _startup_probe(probes: Any, port: int) -> dict[str, Any]:
 
 
 def secret(name: str, role: str, platform: Platform, value: pulumi.Input[str], labels: dict[str, str],
-           child: pulumi.ResourceOptions) -> gcp.secretmanager.Secret:
+           child: pulumi.ResourceOptions, project: str | None = None) -> gcp.secretmanager.Secret:
     """A Secret Manager secret (replicated in the stack's region) holding `value`."""
     s = gcp.secretmanager.Secret(
-        f"{name}-{role}", secret_id=platform.physical_name(f"{name}-{role}", limit=255),
+        f"{name}-{role}", project=project, secret_id=platform.physical_name(f"{name}-{role}", limit=255),
         replication={"user_managed": {"replicas": [{"location": platform.region}]}}, labels=labels, opts=child,
     )
     gcp.secretmanager.SecretVersion(f"{name}-{role}-version", secret=s.id, secret_data=pulumi.Output.secret(value), opts=child)
@@ -227,19 +229,19 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
             raise InputError("links", type(link).__name__, "allowed: ManagedPostgres or ManagedRedis components created on GCP")
 
     sa = gcp.serviceaccount.Account(
-        f"{name}-sa", account_id=platform.physical_name(name, limit=30), display_name=f"Cloud Run {platform.app}/{platform.stack} {name}",
+        f"{name}-sa", project=opts.project, account_id=platform.physical_name(name, limit=30), display_name=f"Cloud Run {platform.app}/{platform.stack} {name}",
         description=f"Identity of the {name} Cloud Run service only", opts=child,
     )
     member = pulumi.Output.concat("serviceAccount:", sa.email)
 
     def may_read(role: str, secret_id: pulumi.Input[str]) -> None:
-        gcp.secretmanager.SecretIamMember(f"{name}-{role}-access", secret_id=secret_id, role="roles/secretmanager.secretAccessor",
+        gcp.secretmanager.SecretIamMember(f"{name}-{role}-access", project=opts.project, secret_id=secret_id, role="roles/secretmanager.secretAccessor",
                                           member=member, opts=child)
 
     envs: list[dict[str, Any]] = [{"name": k, "value": _render(v)} for k, v in sorted(args.env.items())]
     for env_name, value in sorted(args.secrets.items()):
         role = f"secret-{_role(env_name)}"
-        s = secret(name, role, platform, value, labels, child)
+        s = secret(name, role, platform, value, labels, child, opts.project)
         may_read(role, s.id)
         envs.append({"name": env_name, "value_source": {"secret_key_ref": {"secret": s.secret_id, "version": "latest"}}})
     postgres_linked = False
@@ -256,7 +258,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
     mounts: list[dict[str, Any]] = []
     for path, content in sorted(args.secret_files.items()):
         role = f"file-{_role(os.path.basename(path))}"
-        s = secret(name, role, platform, content, labels, child)
+        s = secret(name, role, platform, content, labels, child, opts.project)
         may_read(role, s.id)
         volumes.append({"name": role, "secret": {"secret": s.secret_id, "default_mode": 0o444,
                                                  "items": [{"path": os.path.basename(path), "version": "latest"}]}})
@@ -265,7 +267,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
     buckets: dict[str, Any] = {}
     for volume in args.volumes:
         bucket = gcp.storage.Bucket(
-            f"{name}-{volume.name}-bucket", name=platform.physical_name(f"{name}-{volume.name}"), location=platform.region.upper(),
+            f"{name}-{volume.name}-bucket", project=opts.project, name=platform.physical_name(f"{name}-{volume.name}"), location=platform.region.upper(),
             uniform_bucket_level_access=True, public_access_prevention="enforced", versioning={"enabled": True},
             soft_delete_policy={"retention_duration_seconds": 7 * 86400},
             lifecycle_rules=[{"action": {"type": "Delete"}, "condition": {"days_since_noncurrent_time": 30, "with_state": "ARCHIVED"}}],
@@ -279,16 +281,23 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         mounts.append({"name": volume.name, "mount_path": volume.mount_path})
         buckets[volume.name] = bucket
 
-    scaling, resolve = pulumi.deferred_output()
     fixed = {"min_instance_count": args.replicas, "max_instance_count": args.replicas}
-    _SCALING.append((resolve, fixed))
-    entry = _SCALING[-1]
+    set_scaling = None
+    if args.autoscaled:
+        # The Autoscaler, created after this service, sets min/max and the CPU target; until then the revision's
+        # scaling waits. A program that creates an autoscaled WebService without an Autoscaler must call
+        # `finish()` (stacks.app's GCP target does), or the fixed replica count never resolves.
+        scaling, resolve = pulumi.deferred_output()
+        _SCALING.append((resolve, fixed))
+        entry = _SCALING[-1]
 
-    def set_scaling(value: dict[str, Any]) -> None:
-        """Called once by the Autoscaler with {min_instance_count, max_instance_count, cpu_utilization?}."""
-        if entry in _SCALING:
-            _SCALING.remove(entry)
-            resolve(pulumi.Output.from_input(value))
+        def set_scaling(value: dict[str, Any]) -> None:
+            """Called once by the Autoscaler with {min_instance_count, max_instance_count, cpu_utilization?}."""
+            if entry in _SCALING:
+                _SCALING.remove(entry)
+                resolve(pulumi.Output.from_input(value))
+    else:
+        scaling = pulumi.Output.from_input(fixed)
 
     tags = ["prodkit-service"] + (["internet-egress"] if args.internet_egress else [])
     probes = args.probes
@@ -303,7 +312,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         "volume_mounts": mounts or None,
     }
     service = gcp.cloudrunv2.Service(
-        f"{name}-service", name=platform.physical_name(name, limit=49), location=platform.region,
+        f"{name}-service", project=opts.project, name=platform.physical_name(name, limit=49), location=platform.region,
         description=f"{platform.app}/{platform.stack} {name}",
         ingress="INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER" if args.public else "INGRESS_TRAFFIC_INTERNAL_ONLY",
         invoker_iam_disabled=True,
@@ -326,6 +335,20 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         )),
     )
     _publish_url(name, service.uri)
+
+    # Cloud Run writes to the project's _Default log bucket (30 days whatever a stack asks); the service's logs are
+    # also routed to a bucket of its own that keeps them `log_retention_days`.
+    logs = gcp.logging.ProjectBucketConfig(
+        f"{name}-logs", project=_project(opts, child), location=platform.region,
+        bucket_id=platform.physical_name(f"{name}-logs", limit=100), retention_days=args.log_retention_days,
+        description=f"Logs of the Cloud Run service {name}", opts=child,
+    )
+    gcp.logging.ProjectSink(
+        f"{name}-log-sink", name=platform.physical_name(f"{name}-logs", limit=100), project=opts.project,
+        destination=pulumi.Output.concat("logging.googleapis.com/", logs.id),
+        filter=pulumi.Output.concat('resource.type="cloud_run_revision" AND resource.labels.service_name="', service.name, '"'),
+        unique_writer_identity=True, opts=child,
+    )
 
     handle = SimpleNamespace(
         name=name, service_name=service.name, service_id=service.id, uri=service.uri, region=platform.region,

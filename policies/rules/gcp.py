@@ -338,7 +338,9 @@ def vpc_default_deny(resources: list[dict[str, Any]]) -> list[tuple[str, str]]:
         for direction, key in (("INGRESS", "sourceRanges"), ("EGRESS", "destinationRanges")):
             if not any(get(f, "inputs", "direction", default="INGRESS") == direction and items(get(f, "inputs", "denies"))
                        and "0.0.0.0/0" in items(get(f, "inputs", key)) for f in mine):
-                out.append((vpc["urn"], f"no deny-all {direction.lower()} firewall rule: the VPC's implied rules allow all egress"))
+                why = ("the VPC's implied rule allows all egress" if direction == "EGRESS"
+                       else "the implied deny is not logged, so probes from outside leave no trace")
+                out.append((vpc["urn"], f"no deny-all {direction.lower()} firewall rule: {why}"))
     return out
 
 
@@ -448,4 +450,25 @@ def customer_managed_keys(resource_type: str, props: Mapping[str, Any], options:
     seconds = int(period[:-1]) if isinstance(period, str) and period.endswith("s") and period[:-1].isdigit() else None
     if period is None or (seconds is not None and seconds > 90 * 86400):
         return [f"rotationPeriod is {period or 'unset'}: rotate the key at least every 90 days"]
+    return []
+
+
+LOG_BUCKET = "gcp:logging/projectBucketConfig:ProjectBucketConfig"
+
+
+@rule(
+    "gcp-log-retention",
+    description="Give every Cloud Logging bucket of the stack an explicit retention (flow logs, service logs).",
+    severity="low",
+    checklist="Configure log aggregation (bounded retention)",
+    seeds=("003", "004"),
+    types=(LOG_BUCKET,),
+)
+def log_retention(resource_type: str, props: Mapping[str, Any], options: Mapping[str, Any]) -> list[str]:
+    days = props.get("retentionDays")
+    if unknown(days):
+        return []
+    n = as_int(days)
+    if not n or not 1 <= n <= 3650:
+        return [f"retentionDays is {days}: set 1 to 3650 days (the bucket default is 30, whatever the profile asks)"]
     return []
