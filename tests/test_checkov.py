@@ -5,9 +5,8 @@ runs once per session over all of them, offline (`--skip-download`). The only ch
 tests/checkov-skips.yaml, each with its reason.
 
 checkov 3.3 pins `packaging<24`, which pulumi (>=26) refuses, so it cannot share the project's venv: it lives in
-its own (`.venv-checkov`, made by .ci/run; locally `python3 -m venv .venv-checkov && .venv-checkov/bin/pip install
-'checkov>=3.3,<3.4'`), or wherever $PRODKIT_CHECKOV points. Without it the test is skipped with one line, except
-in CI, where it fails.
+its own (`.venv-checkov`, made on first use by this test, or by .ci/run), or wherever $PRODKIT_CHECKOV points.
+Where pip cannot install it the test is skipped with one line, except in CI, where it fails.
 """
 
 from __future__ import annotations
@@ -33,6 +32,19 @@ def checkov_binary() -> str | None:
     return None
 
 
+def _install_checkov() -> str | None:
+    """Make .venv-checkov on first use (the README's test command then needs nothing else); None if pip cannot."""
+    import sys
+
+    venv = ROOT / ".venv-checkov"
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=120)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "checkov>=3.3,<3.4"], check=True, capture_output=True, timeout=900)
+    except (subprocess.SubprocessError, OSError):
+        return None
+    return checkov_binary()
+
+
 def skips() -> dict[str, str]:
     return yaml.safe_load(SKIPS_FILE.read_text())
 
@@ -52,7 +64,7 @@ def _documents(text: str) -> list[dict]:
 
 @pytest.fixture(scope="session")
 def checkov_report(tmp_path_factory):
-    binary = checkov_binary()
+    binary = checkov_binary() or _install_checkov()
     if binary is None:
         if os.environ.get("CI"):
             pytest.fail("checkov not found: .ci/run installs it into .venv-checkov")
