@@ -64,6 +64,8 @@ class StackConfig:
     backup_copy_region: str = ""
     secrets: Mapping[str, Any] = field(default_factory=dict)
     """Secret name -> value (an Output in the real program, a placeholder offline)."""
+    unset_secrets: tuple[str, ...] = ()
+    """Offline only: required secrets the stack has not set (planned with placeholders; set them before deploying)."""
 
 
 def _decode(value: Any) -> Any:
@@ -76,13 +78,15 @@ def _decode(value: Any) -> Any:
     return value
 
 
-def resolve(stack: str, raw: Mapping[str, Any], secret_values: Mapping[str, Any], *, app_overridden: bool = False) -> StackConfig:
+def resolve(stack: str, raw: Mapping[str, Any], secret_values: Mapping[str, Any], *, app_overridden: bool = False, offline: bool = False) -> StackConfig:
     """Validate the prodkit keys of a stack's config.
 
     raw: "prodkit:key" -> value for every plain key (other namespaces are ignored);
     secret_values: "NAME" -> value for every secure prodkit key.
     app_overridden: the offline plan swapped the stack file's app with `-c prodkit:app=...`; the file's secrets
     were written for another app, so the new app's missing secrets become placeholders and unused ones are ignored.
+    offline: `prodkit plan` (nothing is deployed): a required secret the stack has not set becomes a placeholder and
+    is listed in ``unset_secrets``; the real program (offline=False) refuses to run without it.
     """
     dns_label("stack name", stack)
     values: dict[str, Any] = {}
@@ -120,11 +124,16 @@ def resolve(stack: str, raw: Mapping[str, Any], secret_values: Mapping[str, Any]
         emails = [e.strip() for e in emails.split(",") if e.strip()]
     if app_overridden:
         secret_values = {k: v for k, v in secret_values.items() if k in app.secrets}
-        secret_values.update({k: PLACEHOLDER for k, s in app.secrets.items() if s.source == "config" and not s.optional and k not in secret_values})
+        if not offline:  # offline, the missing ones are placeholders listed in unset_secrets (below)
+            secret_values.update({k: PLACEHOLDER for k, s in app.secrets.items() if s.source == "config" and not s.optional and k not in secret_values})
     for extra in secret_values:
         if extra not in app.secrets:
             raise InputError(f"prodkit:{extra}", "<secret>", "the app declares no such secret; declared: " + (", ".join(app.secrets) or "none") + did_you_mean(extra, app.secrets))
     needed = [name for name, s in app.secrets.items() if s.source == "config" and not s.optional and name not in secret_values]
+    unset: tuple[str, ...] = ()
+    if needed and offline:
+        unset, needed = tuple(needed), []
+        secret_values = {**secret_values, **{name: PLACEHOLDER for name in unset}}
     if needed:
         name = needed[0]
         raise InputError(
@@ -140,7 +149,7 @@ def resolve(stack: str, raw: Mapping[str, Any], secret_values: Mapping[str, Any]
         cluster_issuer=str(values.get("clusterIssuer") or "letsencrypt-prod"),
         hosted_zone_id=str(values.get("hostedZoneId") or ""), vpc_cidr=str(values.get("vpcCidr") or "10.0.0.0/16"),
         backup_copy_region=str(values.get("backupCopyRegion") or ""),
-        secrets=dict(secret_values),
+        secrets=dict(secret_values), unset_secrets=unset,
     )
 
 

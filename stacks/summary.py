@@ -60,12 +60,32 @@ def verdicts(violations: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def set_secret_command(name: str, stack: str) -> str:
+    """The command that sets a required secret (the CLI prompts for the value, or reads it from stdin)."""
+    return f"pulumi config set --secret prodkit:{name} --stack {stack}"
+
+
+def secrets_to_set(cfg: Any) -> list[str]:
+    """Lines listing the required secrets the stack has not set, with the command for each ([] when none)."""
+    unset = list(getattr(cfg, "unset_secrets", ()) or ())
+    if not unset:
+        return []
+    lines = [f"Secrets to set before deploying ({len(unset)}; planned here with placeholders, `pulumi up` refuses to run without them):"]
+    for name in unset:
+        description = cfg.app.secrets[name].description if name in cfg.app.secrets else ""
+        lines.append(f"  {set_secret_command(name, cfg.stack)}" + (f"    # {description}" if description else ""))
+    lines.append("  (each command prompts for the value; pipe a file for multi-line values, e.g. `... < key.pem`)")
+    return lines
+
+
 def text(cfg: Any, inventory: Any, violations: list[dict[str, Any]], problems: list[Any], out: Path) -> str:
     lines = [
         f"prodkit plan: app {cfg.app.name}, cloud {cfg.cloud.value}, profile {cfg.profile.name}, stack {cfg.stack}",
         f"{len(inventory.custom())} resources in {sum(1 for r in inventory.resources if r.type.startswith('prodkit:'))} components",
         "",
     ]
+    if secrets_to_set(cfg):
+        lines.extend([*secrets_to_set(cfg), ""])
     by_urn = {r.urn: r for r in inventory.resources}
 
     def component_of(r: Any) -> Any:

@@ -11,6 +11,7 @@ import pytest
 
 from conftest import ROOT
 from stacks import config, engine
+from stacks.spec import load_app
 
 EXPORTS = {"url", "network_id", "db_host", "redis_host", "services"}
 
@@ -18,6 +19,9 @@ EXPORTS = {"url", "network_id", "db_host", "redis_host", "services"}
 def run_program(stack: str, **overrides: str):
     plain, secure = config.read_stack_file(ROOT / f"Pulumi.{stack}.yaml")
     values = {**plain, **overrides}
+    # No secret is committed: set the app's required ones, as `pulumi config set --secret` would before `pulumi up`.
+    app = load_app(str(values["prodkit:app"]))
+    secure = set(secure) | {f"prodkit:{n}" for n, s in app.secrets.items() if s.source == "config" and not s.optional}
     values.update({k: "placeholder-value" for k in secure})
     exported: dict[str, object] = {}
     real_export = pulumi.export
