@@ -141,6 +141,24 @@ def differences(planned: Any, rendered: Any, path: str = "") -> list[str]:
     return [] if planned == rendered else [f"{path}: planned {planned!r}, rendered {rendered!r}"]
 
 
+def normalise_secret(obj: dict[str, Any]) -> dict[str, Any]:
+    """A v1 Secret as the API server stores it: the provider folds `stringData` into base64 `data` (the plan keeps
+    what the program wrote). Values are compared as keys only: they are redacted in the plan."""
+    if obj.get("apiVersion") != "v1" or obj.get("kind") != "Secret":
+        return obj
+    obj = dict(obj)
+    keys = {**(obj.pop("data", None) or {}), **(obj.pop("stringData", None) or {})}
+    obj["data"] = {k: REDACTED for k in keys}
+    return obj
+
+
+def secret_data(rendered: dict[tuple[str, str, str, str], dict[str, Any]]) -> set[str]:
+    """Every decoded value of the rendered Secrets."""
+    return {base64.b64decode(v).decode() for o in rendered.values() if o.get("kind") == "Secret"
+            for v in (o.get("data") or {}).values()} | {
+        v for o in rendered.values() if o.get("kind") == "Secret" for v in (o.get("stringData") or {}).values()}
+
+
 def plan_manifests(project: Path, stack: str, out: Path) -> dict[tuple[str, str, str, str], dict[str, Any]]:
     proc = subprocess.run([sys.executable, "-m", "stacks.cli", "plan", "--stack", stack, "--dir", str(project), "--out", str(out)],
                           cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -174,9 +192,21 @@ def test_rendered_manifests_equal_the_offline_plan(deploy, stack: str, tmp_path:
     assert planned, "prodkit plan wrote no manifest"
     assert sorted(planned) == sorted(rendered), (
         f"planned only: {sorted(set(planned) - set(rendered))}\nrendered only: {sorted(set(rendered) - set(planned))}")
-    problems = {f"{k[1]}/{k[3]}": differences(planned[k], rendered[k]) for k in planned}
+    problems = {f"{k[1]}/{k[3]}": differences(normalise_secret(planned[k]), normalise_secret(rendered[k])) for k in planned}
     problems = {k: v for k, v in problems.items() if v}
     assert not problems, json.dumps(problems, indent=1)[:8000]
+    # What the plan redacts is really there: every secret set with `pulumi config set --secret` reached a Secret.
+    values = secret_data(rendered)
+    # (`pulumi config set` drops the trailing newline of a value read from stdin, as it does for any piped file.)
+    missing = [name for name, value in d.secrets.items() if value.rstrip("\n") not in values]
+    assert not missing, f"secrets set but in no rendered Secret: {missing}"
+
+
+def revealed_value(value: Any) -> str:
+    """A secret output of `pulumi stack export --show-secrets` ({sig, plaintext: JSON}) as its string."""
+    if isinstance(value, dict) and "plaintext" in value:
+        return json.loads(value["plaintext"])
+    return value
 
 
 @pytest.mark.parametrize("stack", list(STACKS))
@@ -184,7 +214,7 @@ def test_state_holds_no_plaintext_secret(engine: Engine, deploy, stack: str) -> 
     d = deploy(stack)
     state = engine.run("stack", "export", "--stack", stack, cwd=d.project).stdout
     revealed = json.loads(engine.run("stack", "export", "--show-secrets", "--stack", stack, cwd=d.project).stdout)
-    generated = [r["outputs"]["result"] for r in revealed["deployment"]["resources"]
+    generated = [revealed_value(r["outputs"]["result"]) for r in revealed["deployment"]["resources"]
                  if r["type"] == "random:index/randomPassword:RandomPassword"]
     assert generated, "no generated password in state"
     values = [*d.secrets.values(), *generated]
