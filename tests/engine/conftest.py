@@ -18,6 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSPHRASE = "prodkit-engine-tests"
+NO_GO = "engine tests: no Go toolchain on PATH (scripts/pulumi-engine builds Pulumi from the Go module proxy)"
 
 if os.environ.get("PRODKIT_ENGINE_TESTS") != "1":
     collect_ignore_glob = ["test_*.py"]
@@ -46,7 +47,7 @@ class Engine:
 @pytest.fixture(scope="session")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     if shutil.which("go") is None:
-        pytest.skip("engine tests: no Go toolchain on PATH (scripts/pulumi-engine builds Pulumi from the Go module proxy)")
+        pytest.skip(NO_GO)
     home = tmp_path_factory.mktemp("pulumi-home")
     env = {
         **os.environ,

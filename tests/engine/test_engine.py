@@ -12,6 +12,7 @@ import base64
 import json
 import re
 import secrets as pysecrets
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -21,7 +22,10 @@ from typing import Any
 import pytest
 import yaml
 
-from .conftest import ROOT, Engine, make_project
+from .conftest import NO_GO, ROOT, Engine, make_project
+
+if shutil.which("go") is None:
+    pytest.skip(NO_GO, allow_module_level=True)  # one line, not one per test
 
 #: stack -> (committed stack file it starts from, extra `pulumi config set` values)
 STACKS: dict[str, tuple[str, dict[str, str]]] = {
