@@ -1,13 +1,18 @@
 """Benchmark `prodkit plan`: whole-process wall time and peak RSS per app x profile x cloud, plus a synthetic
 app with 100 services. A script, not a timed test: run it on a quiet machine and paste the table.
 
-    .venv/bin/python scripts/benchmark.py [--runs 3] [--clouds kubernetes,aws,gcp,azure] [--services 100]
+    .venv/bin/python scripts/benchmark.py [--runs 3] [--clouds kubernetes,aws,gcp,azure] [--services 100] [--engine-apps compyle]
+
+When the real engine can be built (a Go toolchain: scripts/pulumi-engine), a second table puts the wall time of
+`pulumi preview` (kubernetes provider in render mode, local backend, secrets set) beside `prodkit plan` for the
+same Kubernetes stacks (`--engine-apps ''` skips it).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -52,11 +57,58 @@ def synthetic_spec(n: int, path: Path) -> None:
     path.write_text(yaml.safe_dump(spec))
 
 
+def engine_env(home: Path) -> dict[str, str] | None:
+    """The environment running the real CLI (built by scripts/pulumi-engine), or None when it cannot be built."""
+    if shutil.which("go") is None:
+        return None
+    env = {**os.environ, "PULUMI_HOME": str(home), "PULUMI_CONFIG_PASSPHRASE": "benchmark", "PRODKIT_PYTHON": sys.executable,
+           "PULUMI_SKIP_UPDATE_CHECK": "true", "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true"}
+    env.pop("PULUMI_BACKEND_URL", None)
+    build = subprocess.run([str(ROOT / "scripts" / "pulumi-engine")], env=env, text=True, stdout=subprocess.PIPE)
+    if build.returncode != 0:
+        return None
+    env["PATH"] = build.stdout.strip().splitlines()[-1] + os.pathsep + env.get("PATH", "")
+    return env
+
+
+def engine_preview_times(app: str, profile: str, runs: int, env: dict[str, str], work: Path) -> list[float]:
+    """Wall seconds of `pulumi preview` of the app on Kubernetes in render mode (a fresh stack, secrets set)."""
+    from stacks.spec import load_app
+
+    stack = f"{app}-{profile}"
+    project = work / stack
+    project.mkdir(parents=True)
+    shutil.copy(ROOT / "Pulumi.yaml", project / "Pulumi.yaml")
+    shutil.copy(ROOT / f"Pulumi.{'prod' if profile == 'prod' else 'staging'}.yaml", project / f"Pulumi.{stack}.yaml")
+    for name in ("stacks", "components", "policies", ".venv"):
+        (project / name).symlink_to(ROOT / name)
+
+    def pulumi(*args: str, stdin: str | None = None) -> None:
+        subprocess.run(["pulumi", *args], cwd=project, env=env, input=stdin, text=True, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    pulumi("login", f"file://{work}")
+    pulumi("stack", "select", "--create", stack)
+    for key, value in {"prodkit:app": app, "prodkit:profile": profile, "prodkit:cloud": "kubernetes",
+                       "kubernetes:renderYamlToDirectory": str(work / f"{stack}-rendered")}.items():
+        pulumi("config", "set", key, value, "--stack", stack)
+    for name, spec in load_app(app).secrets.items():
+        if spec.source == "config" and not spec.optional:
+            pulumi("config", "set", "--secret", f"prodkit:{name}", "--stack", stack, stdin=f"benchmark-{name}")
+    walls = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        pulumi("preview", "--stack", stack, "--non-interactive")
+        walls.append(time.perf_counter() - start)
+    return walls
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--clouds", default="kubernetes,aws,gcp,azure")
     parser.add_argument("--services", type=int, default=100)
+    parser.add_argument("--engine-apps", default="compyle", help="apps whose real `pulumi preview` is timed ('' for none)")
     opts = parser.parse_args()
     out = Path(tempfile.mkdtemp(prefix="prodkit-bench-"))
     rows = []
@@ -79,6 +131,18 @@ def main() -> None:
     print(f"{'app':<16} {'profile':<8} {'cloud':<11} {'median s':>9} {'max s':>7} {'peak RSS MiB':>13} {'exit':>5}")
     for label, profile, cloud, med, worst, rss, code in rows:
         print(f"{label:<16} {profile:<8} {cloud:<11} {med:>9.2f} {worst:>7.2f} {rss:>13.0f} {code:>5}")
+    engine_apps = [a for a in opts.engine_apps.split(",") if a]
+    env = engine_env(out / "pulumi-home") if engine_apps else None
+    if engine_apps and env is None:
+        print("\npulumi preview: not timed (no Go toolchain, or scripts/pulumi-engine failed)")
+    if env is not None:
+        print(f"\n{'app':<16} {'profile':<8} {'prodkit plan s':>15} {'pulumi preview s':>17}   (kubernetes, medians)")
+        plans = {(label, profile): med for label, profile, cloud, med, *_ in rows if cloud == "kubernetes"}
+        for app in engine_apps:
+            for profile in ("staging", "prod"):
+                walls = engine_preview_times(app, profile, opts.runs, env, out / "engine")
+                plan_s = plans.get((app, profile))
+                print(f"{app:<16} {profile:<8} {plan_s if plan_s is not None else float('nan'):>15.2f} {statistics.median(walls):>17.2f}")
 
 
 if __name__ == "__main__":

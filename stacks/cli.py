@@ -89,7 +89,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def load_stack(directory: Path, stack: str, sets: list[str]):
-    """Validated StackConfig of Pulumi.<stack>.yaml with -c overrides; secure values become placeholders."""
+    """Validated StackConfig of Pulumi.<stack>.yaml with -c overrides; secure values become placeholders, and so do
+    required secrets the stack has not set yet (listed in ``unset_secrets``: the plan says how to set them)."""
     from . import config
 
     if not (directory / "Pulumi.yaml").is_file():
@@ -107,7 +108,7 @@ def load_stack(directory: Path, stack: str, sets: list[str]):
     file_app = plain.get("prodkit:app")
     plain, secure = config.split_overrides(plain, secure, sets)
     secrets = {k.partition(":")[2]: config.PLACEHOLDER for k in secure if k.startswith(config.NAMESPACE + ":")}
-    return config.resolve(stack, plain, secrets, app_overridden=plain.get("prodkit:app") != file_app)
+    return config.resolve(stack, plain, secrets, app_overridden=plain.get("prodkit:app") != file_app, offline=True)
 
 
 #: Component Args fields that come straight from a stack config key (the name the user wrote).
@@ -231,6 +232,7 @@ def plan(args: argparse.Namespace) -> int:
         "resources": [r.as_json() for r in inventory.resources],
         "violations": violations,
         "manifestProblems": [p.__dict__ if hasattr(p, "__dict__") else str(p) for p in problems],
+        "secretsToSet": [{"name": n, "command": summary.set_secret_command(n, cfg.stack)} for n in cfg.unset_secrets],
     }
     rendered = json.dumps(doc, sort_keys=True)  # no indent: the C encoder is ~10x faster on large inventories
     (out / "inventory.json").write_text(rendered)

@@ -112,6 +112,10 @@ class StackConfig:
     ecr_pull_through_cache: bool = False
     aws_region: str = ""
     """The AWS provider's `aws:region` (checked against `prodkit:region` on AWS)."""
+    unset_secrets: tuple[str, ...] = ()
+    """Offline only: required secrets the stack has not set (planned with placeholders; set them before deploying)."""
+    unset_stack_secrets: tuple[str, ...] = ()
+    """Offline only: stack secrets (STACK_SECRETS) the stack has not set; those its target requires are to set."""
 
 
 def _decode(value: Any) -> Any:
@@ -124,13 +128,15 @@ def _decode(value: Any) -> Any:
     return value
 
 
-def resolve(stack: str, raw: Mapping[str, Any], secret_values: Mapping[str, Any], *, app_overridden: bool = False) -> StackConfig:
+def resolve(stack: str, raw: Mapping[str, Any], secret_values: Mapping[str, Any], *, app_overridden: bool = False, offline: bool = False) -> StackConfig:
     """Validate the prodkit keys of a stack's config.
 
     raw: "prodkit:key" -> value for every plain key (other namespaces are ignored);
     secret_values: "NAME" -> value for every secure prodkit key.
     app_overridden: the offline plan swapped the stack file's app with `-c prodkit:app=...`; the file's secrets
     were written for another app, so the new app's missing secrets become placeholders and unused ones are ignored.
+    offline: `prodkit plan` (nothing is deployed): a required secret the stack has not set becomes a placeholder and
+    is listed in ``unset_secrets``; the real program (offline=False) refuses to run without it.
     """
     dns_label("stack name", stack)
     values: dict[str, Any] = {}
@@ -172,12 +178,22 @@ def resolve(stack: str, raw: Mapping[str, Any], secret_values: Mapping[str, Any]
         emails = [e.strip() for e in emails.split(",") if e.strip()]
     if app_overridden:
         secret_values = {k: v for k, v in secret_values.items() if k in app.secrets or k in STACK_SECRETS}
-        secret_values.update({k: PLACEHOLDER for k, s in app.secrets.items() if s.source == "config" and not s.optional and k not in secret_values})
-        secret_values.update({k: PLACEHOLDER for k in STACK_SECRETS if k not in secret_values})
+        if not offline:  # offline, the missing ones are placeholders listed in unset_secrets (below)
+            secret_values.update({k: PLACEHOLDER for k, s in app.secrets.items() if s.source == "config" and not s.optional and k not in secret_values})
     for extra in secret_values:
         if extra not in app.secrets and extra not in STACK_SECRETS:
             raise InputError(f"prodkit:{extra}", "<secret>", "the app declares no such secret; declared: " + (", ".join(app.secrets) or "none") + "; stack secrets: " + ", ".join(STACK_SECRETS) + did_you_mean(extra, [*app.secrets, *STACK_SECRETS]))
     needed = [name for name, s in app.secrets.items() if s.source == "config" and not s.optional and name not in secret_values]
+    unset: tuple[str, ...] = ()
+    if needed and offline:
+        unset, needed = tuple(needed), []
+        secret_values = {**secret_values, **{name: PLACEHOLDER for name in unset}}
+    # Stack secrets (registry credentials) are required only when the stack uses them (the target says which):
+    # offline, the unset ones are placeholders, listed as "to set" where the target requires them.
+    unset_stack: tuple[str, ...] = ()
+    if offline:
+        unset_stack = tuple(k for k in STACK_SECRETS if k not in secret_values)
+        secret_values = {**secret_values, **{k: PLACEHOLDER for k in unset_stack}}
     if needed:
         name = needed[0]
         raise InputError(
@@ -219,7 +235,7 @@ def resolve(stack: str, raw: Mapping[str, Any], secret_values: Mapping[str, Any]
         monitoring_labels=_labels("prodkit:monitoringLabels", values.get("monitoringLabels")),
         project=project,
         api_server_cidrs=_cidrs("prodkit:apiServerCidrs", values.get("apiServerCidrs")),
-        secrets=dict(secret_values),
+        secrets=dict(secret_values), unset_secrets=unset, unset_stack_secrets=unset_stack,
         ecr_pull_through_cache=_flag("prodkit:ecrPullThroughCache", values.get("ecrPullThroughCache")),
         aws_region=str(raw.get("aws:region") or ""),
     )

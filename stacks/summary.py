@@ -188,6 +188,31 @@ def dns_section(inventory: Any) -> list[str]:
     ]
 
 
+def set_secret_command(name: str, stack: str) -> str:
+    """The command that sets a required secret (the CLI prompts for the value, or reads it from stdin)."""
+    return f"pulumi config set --secret prodkit:{name} --stack {stack}"
+
+
+def secrets_to_set(cfg: Any) -> list[str]:
+    """Lines listing the required secrets the stack has not set, with the command for each ([] when none)."""
+    unset = list(getattr(cfg, "unset_secrets", ()) or ())
+    stack_unset = set(getattr(cfg, "unset_stack_secrets", ()) or ())
+    if stack_unset:
+        from .targets import target_of
+
+        unset += [name for name in target_of(cfg.cloud).required_secrets(cfg) if name in stack_unset and name not in unset]
+    if not unset:
+        return []
+    lines = [f"Secrets to set before deploying ({len(unset)}; planned here with placeholders, `pulumi up` refuses to run without them):"]
+    for name in unset:
+        from .config import STACK_SECRETS
+
+        description = cfg.app.secrets[name].description if name in cfg.app.secrets else STACK_SECRETS.get(name, "")
+        lines.append(f"  {set_secret_command(name, cfg.stack)}" + (f"    # {description}" if description else ""))
+    lines.append("  (each command prompts for the value; pipe a file for multi-line values, e.g. `... < key.pem`)")
+    return lines
+
+
 def text(cfg: Any, inventory: Any, violations: list[dict[str, Any]], problems: list[Any], out: Path) -> str:
     lines = [
         f"prodkit plan: app {cfg.app.name}, cloud {cfg.cloud.value}, profile {cfg.profile.name}, stack {cfg.stack}",
@@ -234,8 +259,6 @@ def text(cfg: Any, inventory: Any, violations: list[dict[str, Any]], problems: l
 
 
 def before_deploying(cfg: Any) -> list[str]:
-    """The "secrets to set before deploying" section (lines ending with a blank one), or nothing.
-
-    Placeholder for the engine work (issue 9): it lists the `pulumi config set --secret` commands a deploy needs.
-    """
-    return []
+    """The "secrets to set before deploying" section (lines ending with a blank one), or nothing."""
+    found = secrets_to_set(cfg)
+    return [*found, ""] if found else []

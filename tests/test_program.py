@@ -9,8 +9,11 @@ import runpy
 import pulumi
 import pytest
 
+from components._core import InputError
 from conftest import ROOT
-from stacks import config, engine
+from stacks import cli, config, engine
+from stacks.spec import load_app
+from stacks.targets import target_of
 
 EXPORTS = {"url", "network_id", "db_host", "redis_host", "services", "ingress_hostname", "dns_records"}
 
@@ -18,6 +21,15 @@ EXPORTS = {"url", "network_id", "db_host", "redis_host", "services", "ingress_ho
 def run_program(stack: str, **overrides: str):
     plain, secure = config.read_stack_file(ROOT / f"Pulumi.{stack}.yaml")
     values = {**plain, **overrides}
+    # No secret is committed: set the app's required ones, as `pulumi config set --secret` would before `pulumi up`.
+    app = load_app(str(values["prodkit:app"]))
+    secure = set(secure) | {f"prodkit:{n}" for n, s in app.secrets.items() if s.source == "config" and not s.optional}
+    # ... and the stack secrets its target requires (e.g. the ghcr.io credential of the ECR pull-through cache).
+    try:
+        offline = cli.load_stack(ROOT, stack, [f"{k}={v}" for k, v in overrides.items()])
+        secure |= {f"prodkit:{n}" for n in target_of(offline.cloud).required_secrets(offline)}
+    except InputError:
+        pass  # bad input: the program itself must report it (test_bad_input_is_a_run_error...)
     values.update({k: "placeholder-value" for k in secure})
     exported: dict[str, object] = {}
     real_export = pulumi.export

@@ -135,14 +135,18 @@ def validate(args: WebServiceArgs, platform: Platform) -> None:
 
 
 def _probe(p: Probe) -> dict:
-    return {
+    probe = {
         "http_get": {"path": p.path, "port": "http", "scheme": "HTTP"},
-        "initial_delay_seconds": p.initial_delay_seconds,
         "period_seconds": p.period_seconds,
         "timeout_seconds": p.timeout_seconds,
         "failure_threshold": p.failure_threshold,
         "success_threshold": 1,
     }
+    # 0 is the API's default, and the provider drops a zero initialDelaySeconds from what it applies (the field is
+    # omitempty): leave it out so the planned manifest is the applied one (tests/engine compares them).
+    if p.initial_delay_seconds:
+        probe["initial_delay_seconds"] = p.initial_delay_seconds
+    return probe
 
 
 def _slug(text: str, limit: int = 30) -> str:

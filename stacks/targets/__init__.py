@@ -49,6 +49,10 @@ class Target:
     def monitoring(self, cfg: StackConfig) -> dict[str, Any]:
         return {}
 
+    def required_secrets(self, cfg: StackConfig) -> list[str]:
+        """Stack secrets (`stacks.config.STACK_SECRETS`) this stack needs, e.g. registry credentials."""
+        return []
+
     def service_url(self, cfg: StackConfig, name: str, port: int) -> str:
         """The URL another service of the app reaches service `name` at (`${services.NAME.url}`)."""
         return f"http://{name}:{port}"

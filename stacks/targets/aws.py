@@ -79,6 +79,11 @@ class AwsTarget(Target):
                     "Fix: `pulumi config set prodkit:ecrPullThroughCache true`, or give the service internet_egress.",
                 )
 
+    def required_secrets(self, cfg: Any) -> list[str]:
+        if not cfg.ecr_pull_through_cache:
+            return []
+        return [REGISTRY_SECRETS[h] for h in cached_registries(cfg) if PULL_THROUGH_UPSTREAMS[h][1]]
+
     def _cache(self, cfg: Any) -> dict[str, Any] | None:
         """The pull-through cache rules (registry -> credential), or None when the stack does not use the cache.
         A registry that needs a credential the stack does not hold is the usual missing-secret error."""
