@@ -4,6 +4,7 @@
     prodkit check INVENTORY.json [--profile staging|prod] [--format text|json]
     prodkit diff BASE.json HEAD.json [--format text|markdown|json]
     prodkit comment DIR [--sha SHA] [--out FILE]
+    prodkit stacks [--dir DIR] [--format text|json]
     prodkit apps | prodkit schema | prodkit --version
 
 Exit codes: 0 planned/clean, 1 mandatory policy violations (or invalid manifests), 2 bad input (one paragraph
@@ -64,6 +65,10 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("folder", type=Path, metavar="DIR", help="one sub-folder per stack: exit-code, plan.txt, head/, base/")
     c.add_argument("--sha", default="", help="the commit planned (shown in the comment)")
     c.add_argument("--out", type=Path, help="write the comment here (default: stdout)")
+    st = sub.add_parser("stacks", help="list the Pulumi.<stack>.yaml files with their profile, cloud and region (the CI preview matrix)",
+                        description="Every stack file is loaded and validated like `prodkit plan` does; a bad one is refused (exit 2).")
+    st.add_argument("--dir", type=Path, default=Path("."), help="project folder holding Pulumi.yaml (default .)")
+    st.add_argument("--format", choices=("text", "json"), default="text", help="json: one line, an array of {stack, profile, cloud, region}")
     sub.add_parser("apps", help="list the bundled app specs")
     sub.add_parser("schema", help="print the JSON Schema of app specs (stacks/apps/*.yaml)")
     return p
@@ -82,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     try:
-        return {"plan": plan, "check": check, "diff": diff, "comment": comment, "apps": apps, "schema": schema}[args.command](args)
+        return {"plan": plan, "check": check, "diff": diff, "comment": comment, "stacks": stacks, "apps": apps, "schema": schema}[args.command](args)
     except InputError as exc:
         print(f"prodkit: bad input: {exc}", file=sys.stderr)
         return EXIT_INPUT
@@ -302,6 +307,41 @@ def comment(args: argparse.Namespace) -> int:
         args.out.write_text(body)
     else:
         sys.stdout.write(body)
+    return EXIT_OK
+
+
+#: Stack names `prodkit stacks` lists (and CI passes to `pulumi preview --stack`): Pulumi's own charset.
+_STACK_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
+
+
+def stack_rows(directory: Path) -> list[dict[str, str]]:
+    """{stack, profile, cloud, region} of every Pulumi.<stack>.yaml in `directory`, sorted by stack name; each
+    file is validated as `prodkit plan` would (a bad value is an InputError naming the file and key)."""
+    if not (directory / "Pulumi.yaml").is_file():
+        raise InputError("--dir", str(directory), "no Pulumi.yaml here: run prodkit from the project folder or pass --dir")
+    rows = []
+    for path in sorted(directory.glob("Pulumi.*.yaml")):
+        stack = path.name[len("Pulumi."):-len(".yaml")]
+        if not _STACK_NAME.match(stack):
+            raise InputError(f"{path.name}", stack, "unsupported stack file name; allowed: Pulumi.<stack>.yaml with letters, digits, '.', '_' and '-'")
+        try:
+            cfg = load_stack(directory, stack, [])
+        except InputError as exc:
+            raise locate(exc, directory, stack, []) from None
+        rows.append({"stack": stack, "profile": cfg.profile.name, "cloud": cfg.cloud.value, "region": cfg.region or cfg.aws_region})
+    if not rows:
+        raise InputError("--dir", str(directory), "no Pulumi.<stack>.yaml stack files here")
+    return rows
+
+
+def stacks(args: argparse.Namespace) -> int:
+    rows = stack_rows(args.dir)
+    if args.format == "json":
+        print(json.dumps(rows, separators=(",", ":")))  # one line: GitHub step outputs are KEY=VALUE lines
+        return EXIT_OK
+    width = max(len(r["stack"]) for r in rows)
+    for r in rows:
+        print(f"{r['stack']:<{width}}  {r['profile']:<8}  {r['cloud']:<10}  {r['region'] or '-'}")
     return EXIT_OK
 
 

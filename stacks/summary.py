@@ -24,15 +24,27 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "keda.sh/v1alpha1:ScaledObject": ("spec.minReplicaCount", "spec.maxReplicaCount", "spec.triggers"),
     "rds/instance:Instance": ("engineVersion", "instanceClass", "multiAz", "storageEncrypted", "deletionProtection", "backupRetentionPeriod", "publiclyAccessible"),
     "elasticache/replicationGroup:ReplicationGroup": ("engineVersion", "nodeType", "numCacheClusters", "transitEncryptionEnabled", "atRestEncryptionEnabled", "automaticFailoverEnabled"),
-    "ecs/service:Service": ("desiredCount", "networkConfiguration.assignPublicIp", "deploymentCircuitBreaker"),
-    "ecs/taskDefinition:TaskDefinition": ("cpu", "memory"),
+    "ecs/service:Service": ("desiredCount", "networkConfiguration.assignPublicIp", "deploymentCircuitBreaker", "enableExecuteCommand",
+                            "serviceConnectConfiguration.services.0.timeout"),
+    "ecs/taskDefinition:TaskDefinition": ("cpu", "memory", "containerDefinitions.name=app.stopTimeout"),
+    "lb/targetGroup:TargetGroup": ("deregistrationDelay", "healthCheck.path"),
+    "secretsmanager/secret:Secret": ("kmsKeyId", "recoveryWindowInDays"),
+    "efs/fileSystem:FileSystem": ("encrypted", "kmsKeyId", "throughputMode"),
+    "sns/topic:Topic": ("kmsMasterKeyId",),
+    "kms/key:Key": ("enableKeyRotation", "deletionWindowInDays"),
+    "ecr/pullThroughCacheRule:PullThroughCacheRule": ("upstreamRegistryUrl", "ecrRepositoryPrefix"),
+    "route53/record:Record": ("type", "name", "aliases.0.evaluateTargetHealth"),
+    "lambda/function:Function": ("runtime", "timeout"),
+    "lambda/invocation:Invocation": ("functionName",),
+    "rds/proxy:Proxy": ("requireTls", "idleClientTimeout"),
+    "backup/vault:Vault": ("kmsKeyArn", "forceDestroy"),
     "lb/loadBalancer:LoadBalancer": ("internal", "idleTimeout", "enableDeletionProtection", "dropInvalidHeaderFields"),
     "lb/listener:Listener": ("port", "protocol", "sslPolicy"),
     "wafv2/webAcl:WebAcl": ("scope",),
     "appautoscaling/target:Target": ("minCapacity", "maxCapacity"),
     "backup/plan:Plan": ("rules",),
     "ec2/natGateway:NatGateway": ("subnetId",),
-    "cloudwatch/logGroup:LogGroup": ("retentionInDays",),
+    "cloudwatch/logGroup:LogGroup": ("retentionInDays", "kmsKeyId"),
     "cloudwatch/metricAlarm:MetricAlarm": ("metricName", "threshold"),
     "cloudrunv2/service:Service": ("ingress", "invokerIamDisabled", "deletionProtection", "template.maxInstanceRequestConcurrency", "template.timeout",
                                    "template.scaling", "template.containers.0.image", "template.containers.0.resources.limits", "template.vpcAccess.egress"),
@@ -47,17 +59,86 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "storage/bucket:Bucket": ("publicAccessPrevention", "uniformBucketLevelAccess", "retentionPolicy", "versioning"),
     "compute/firewall:Firewall": ("direction", "priority", "denies", "allows"),
     "cloudscheduler/job:Job": ("schedule",),
+    # Azure (azure-native tokens, matched in full)
+    "azure-native:app:ManagedEnvironment": ("publicNetworkAccess", "vnetConfiguration.internal", "zoneRedundant", "peerTrafficConfiguration.encryption"),
+    "azure-native:app:ContainerApp": ("configuration.ingress.external", "configuration.ingress.allowInsecure", "template.scale.minReplicas",
+                                      "template.scale.maxReplicas", "template.containers.0.image", "template.containers.0.resources"),
+    "azure-native:dbforpostgresql:Server": ("version", "sku", "highAvailability.mode", "backup", "network.publicNetworkAccess", "storage.storageSizeGB"),
+    "azure-native:dbforpostgresql:Configuration": ("configurationName", "value"),
+    "azure-native:redisenterprise:RedisEnterprise": ("sku", "highAvailability", "minimumTlsVersion", "publicNetworkAccess"),
+    "azure-native:redisenterprise:Database": ("clientProtocol", "evictionPolicy", "clusteringPolicy", "persistence", "accessKeysAuthentication"),
+    "azure-native:keyvault:Vault": ("properties.enablePurgeProtection", "properties.enableRbacAuthorization", "properties.softDeleteRetentionInDays",
+                                    "properties.publicNetworkAccess", "properties.networkAcls.defaultAction"),
+    "azure-native:storage:StorageAccount": ("sku", "publicNetworkAccess", "minimumTlsVersion", "enableHttpsTrafficOnly", "allowBlobPublicAccess",
+                                            "allowSharedKeyAccess", "networkRuleSet.defaultAction"),
+    "azure-native:storage:FileShare": ("enabledProtocols", "shareQuota", "accessTier"),
+    "azure-native:cdn:Profile": ("sku", "originResponseTimeoutSeconds"),
+    "azure-native:cdn:AFDCustomDomain": ("hostName", "tlsSettings.certificateType", "tlsSettings.minimumTlsVersion"),
+    "azure-native:cdn:AFDOrigin": ("hostName", "enforceCertificateNameCheck", "sharedPrivateLinkResource.groupId"),
+    "azure-native:cdn:AFDOriginGroup": ("healthProbeSettings.probePath", "healthProbeSettings.probeProtocol"),
+    "azure-native:cdn:Route": ("patternsToMatch", "supportedProtocols", "httpsRedirect", "forwardingProtocol", "linkToDefaultDomain"),
+    "azure-native:cdn:SecurityPolicy": ("parameters.type", "parameters.associations.0.patternsToMatch"),
+    "azure-native:frontdoor:Policy": ("policySettings.mode", "policySettings.enabledState", "policySettings.requestBodyCheck", "managedRules.managedRuleSets.0.ruleSetType", "managedRules.managedRuleSets.0.ruleSetAction"),
+    "azure-native:network:VirtualNetwork": ("addressSpace.addressPrefixes", "enableDdosProtection"),
+    "azure-native:network:Subnet": ("addressPrefix", "defaultOutboundAccess", "delegations.0.serviceName"),
+    "azure-native:network:NatGateway": ("idleTimeoutInMinutes",),
+    "azure-native:network:PrivateEndpoint": ("privateLinkServiceConnections.0.groupIds",),
+    "azure-native:operationalinsights:Workspace": ("retentionInDays", "features.disableLocalAuth"),
+    "azure-native:monitor:MetricAlert": ("criteria.allOf.0.metricName", "criteria.allOf.0.threshold", "windowSize", "severity"),
+    "azure-native:dataprotection:BackupVault": ("properties.storageSettings", "properties.securitySettings.immutabilitySettings",
+                                                "properties.securitySettings.softDeleteSettings"),
+    "azure-native:dataprotection:BackupPolicy": ("properties.policyRules.0.trigger.schedule.repeatingTimeIntervals",
+                                                 "properties.policyRules.1.lifecycles.0.deleteAfter.duration"),
+    "azure-native:recoveryservices:Vault": ("properties.publicNetworkAccess", "properties.redundancySettings.standardTierStorageRedundancy",
+                                            "properties.securitySettings.immutabilitySettings", "properties.securitySettings.softDeleteSettings"),
+    "azure-native:recoveryservices:ProtectionPolicy": ("properties.schedulePolicy.scheduleRunFrequency",
+                                                       "properties.retentionPolicy.dailySchedule.retentionDuration"),
+    "azure-native:authorization:ManagementLockByScope": ("level",),
 }
 
 
+def setting(inputs: Any, path: str) -> Any:
+    """The input at a KEY_SETTINGS path, or None. Parts are keys, list indexes, or `key=value` (the list item whose
+    key has that value, e.g. `containerDefinitions.name=app.stopTimeout`); a JSON string on the way (an ECS
+    task definition's containerDefinitions) is read as the document it holds."""
+    node = inputs
+    for part in path.split("."):
+        if isinstance(node, str) and node[:1] in "[{":
+            try:
+                node = json.loads(node)
+            except ValueError:
+                return None
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, list) and "=" in part:
+            key, _, want = part.partition("=")
+            node = next((item for item in node if isinstance(item, dict) and str(item.get(key)) == want), None)
+            if node is None:
+                return None
+        else:
+            return None
+    return node
+
+
+def settings_of(type_: str) -> tuple[str, ...]:
+    """The KEY_SETTINGS paths of a resource type (every entry whose key ends the type)."""
+    return tuple(p for suffix, paths in KEY_SETTINGS.items() if type_.endswith(suffix) for p in paths)
+
+
 _MOCK_ID = re.compile(r"\bid-[0-9a-f]{12}\b")
+#: A mock ARN (arn:aws:<service>:<region>:<account>:<resource name>) of a resource of the plan.
+_MOCK_ARN = re.compile(r"\barn:aws:[a-z0-9-]+:[a-z0-9-]*:\d{12}:([A-Za-z0-9-]+)(?![A-Za-z0-9/:!-])")
 WIDTH = 110
 
 
 def _short(value: Any, ids: Mapping[str, str] | None = None) -> str:
     text = json.dumps(value, sort_keys=True) if not isinstance(value, str) else value
-    if ids:  # provider ids do not exist before a deploy: name the resource instead of showing a mock id
+    if ids:  # provider ids do not exist before a deploy: name the resource instead of showing a mock id or ARN
         text = _MOCK_ID.sub(lambda m: ids.get(m.group(0), "(id after deploy)"), text)
+        names = set(ids.values())
+        text = _MOCK_ARN.sub(lambda m: m.group(1) if m.group(1) in names else m.group(0), text)
     return text if len(text) <= WIDTH else cut(text, WIDTH)
 
 
@@ -79,16 +160,24 @@ def mock_ids(inventory: Any) -> dict[str, str]:
     return {_fake("id", f"{r.type}::{r.name}"): r.name for r in inventory.resources}
 
 
+#: Last path parts too generic to read alone ("mode=Prevention"): shown with their parent ("policySettings.mode").
+_GENERIC = {"mode", "type", "state", "enabledState", "name"}
+
+
+def _label(path: str) -> str:
+    parts = path.split(".")
+    if len(parts) == 1 or parts[-1].isdigit():
+        return path
+    return ".".join(parts[-2:]) if parts[-1] in _GENERIC and not parts[-2].isdigit() else parts[-1]
+
+
 def _settings(resource: Any, ids: Mapping[str, str] | None = None) -> list[str]:
-    for suffix, paths in KEY_SETTINGS.items():
-        if resource.type.endswith(suffix):
-            shown = []
-            for path in paths:
-                value = resource.get(path)
-                if value is not None:
-                    shown.append(f"{path.split('.')[-1] if '.' in path and not path.split('.')[-1].isdigit() else path}={_short(value, ids)}")
-            return shown
-    return []
+    shown = []
+    for path in settings_of(resource.type):
+        value = setting(resource.inputs, path)
+        if value is not None:
+            shown.append(f"{_label(path)}={_short(value, ids)}")
+    return shown
 
 
 def _onoff(v: Any) -> str:

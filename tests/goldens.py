@@ -18,7 +18,7 @@ GOLDENS = Path(__file__).parent / "inventories"
 
 def snapshot(resources: list[Any], full_inputs: bool) -> dict[str, Any]:
     """The golden form of a list of engine Resources."""
-    from stacks.summary import KEY_SETTINGS
+    from stacks.summary import setting, settings_of
 
     entries = {}
     for r in resources:
@@ -29,12 +29,10 @@ def snapshot(resources: list[Any], full_inputs: bool) -> dict[str, Any]:
             entry["inputs"] = r.inputs
         else:
             picked = {}
-            for suffix, paths in KEY_SETTINGS.items():
-                if r.type.endswith(suffix):
-                    for path in paths:
-                        value = r.get(path)
-                        if value is not None:
-                            picked[path] = value
+            for path in settings_of(r.type):
+                value = setting(r.inputs, path)
+                if value is not None:
+                    picked[path] = value
             if picked:
                 entry["settings"] = picked
         entries[r.name] = entry

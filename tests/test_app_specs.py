@@ -49,6 +49,41 @@ def test_no_env_value_looks_like_a_secret(app):
             assert key not in app.secrets, f"{app.name}.{svc_name}.env.{key} is also a declared secret"
 
 
+#: A citation of a guide line number ("004 L32-76", "L164"): users have the guide's sections, not its line numbers.
+_LINE_CITATION = re.compile(r"\b\d{3} L\d+|\bL\d+\b")
+
+
+@pytest.mark.parametrize("name", bundled_apps())
+def test_no_bundled_spec_cites_guide_line_numbers(name):
+    import yaml
+
+    from stacks.spec import APPS_DIR
+
+    text = (APPS_DIR / f"{name}.yaml").read_text()
+    cited = [f"{name}.yaml:{n}: {line.strip()}" for n, line in enumerate(text.splitlines(), 1) if _LINE_CITATION.search(line)]
+    assert not cited, "cite the guide section as «Section name» instead:\n" + "\n".join(cited)
+
+    def strings(node):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                yield str(k)
+                yield from strings(v)
+        elif isinstance(node, list):
+            for v in node:
+                yield from strings(v)
+        elif isinstance(node, str):
+            yield node
+
+    assert not [s for s in strings(yaml.safe_load(text)) if _LINE_CITATION.search(s)]
+
+
+def test_line_citation_pattern():
+    for cited in ("(004 L32-76, L164-250)", "002 L592: min 2", "see L66"):
+        assert _LINE_CITATION.search(cited), cited
+    for fine in ("«Horizontal Scaling»", "HTTP/1.1", "cache.t4g.small", "Balanced_B3", "TLSv1.2", "LLM"):
+        assert not _LINE_CITATION.search(fine), fine
+
+
 def test_every_route_targets_a_declared_service(app):
     assert app.routes
     for route in app.routes:
@@ -205,7 +240,7 @@ def test_copilot_three_services_and_their_scaling():
     assert "redis" in services["workflow"].uses
     assert (ctx.min, ctx.max, ctx.memory_percent) == (2, 5, 80)
     for name in ("workflow", "context"):
-        assert "002 L59" in services[name].description  # names the guide's scaling-table line
+        assert "«Horizontal Scaling»" in services[name].description  # names the guide's scaling-table section
 
 
 def test_copilot_stores_route_and_backups():
