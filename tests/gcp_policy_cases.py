@@ -43,6 +43,8 @@ ARMOR = {"rules": [{"priority": 100, "action": "deny(403)", "preview": False},
 SSL = {"minTlsVersion": "TLS_1_2", "profile": "MODERN"}
 BUCKET = {"publicAccessPrevention": "enforced", "uniformBucketLevelAccess": True}
 KEY = {"rotationPeriod": "7776000s"}
+CMEK = "projects/p/locations/us-central1/keyRings/k/cryptoKeys/c"
+SECRET = {"replication": {"userManaged": {"replicas": [{"location": "us-central1", "customerManagedEncryption": {"kmsKeyName": CMEK}}]}}}
 
 CASES: list[tuple[str, str, dict, dict, str | None]] = [
     ("gcp-cloudsql-private", g.SQL_INSTANCE, SQL, OPTS, None),
@@ -112,6 +114,16 @@ CASES: list[tuple[str, str, dict, dict, str | None]] = [
     ("gcp-customer-managed-keys", g.REDIS_INSTANCE, with_(REDIS, "customerManagedKey", None), OPTS, "Google-managed key"),
     ("gcp-customer-managed-keys", g.KMS_KEY, KEY, OPTS, None),
     ("gcp-customer-managed-keys", g.KMS_KEY, with_(KEY, "rotationPeriod", "31536000s"), OPTS, "at least every 90 days"),
+    ("gcp-customer-managed-keys", g.SECRET, SECRET, OPTS, None),
+    ("gcp-customer-managed-keys", g.SECRET, {"replication": {"userManaged": {"replicas": [{"location": "us-central1"}]}}}, OPTS,
+     "replicas in us-central1 have no customerManagedEncryption.kmsKeyName: Google-managed key"),
+    ("gcp-customer-managed-keys", g.SECRET, {"replication": {"userManaged": {"replicas": [
+        {"location": "us-central1", "customerManagedEncryption": {"kmsKeyName": CMEK}}, {"location": "us-east1"}]}}}, OPTS, "replicas in us-east1"),
+    ("gcp-customer-managed-keys", g.SECRET, {"replication": {"auto": {}}}, OPTS, "replication.auto.customerManagedEncryption.kmsKeyName is not set"),
+    ("gcp-customer-managed-keys", g.SECRET, {"replication": {"auto": {"customerManagedEncryption": {"kmsKeyName": CMEK}}}}, OPTS, None),
+    ("gcp-customer-managed-keys", g.SECRET, {"replication": {"userManaged": {"replicas": []}}}, OPTS, "no location"),
+    ("gcp-customer-managed-keys", g.BUCKET, {**BUCKET, "encryption": {"defaultKmsKeyName": CMEK}}, OPTS, None),
+    ("gcp-customer-managed-keys", g.BUCKET, BUCKET, OPTS, "encryption.defaultKmsKeyName is not set: Google-managed key"),
 ]
 
 
