@@ -429,3 +429,46 @@ def test_bucket_names_differ_between_projects_with_the_same_app_and_stack():
     for name in first | second:
         assert len(name) <= 63 and name.startswith("compyle-prod-") and re.fullmatch(r"[a-z0-9][a-z0-9-]*[a-z0-9]", name), name
     assert _bucket_names("compyle", "acme-prodkit") == first  # deterministic
+
+
+def _args_fields(type_: str) -> set[str]:
+    """Top-level Args fields of a pulumi-gcp resource type, read from the installed SDK."""
+    import importlib
+    import inspect
+
+    module, cls = type_.split(":")[1:]
+    args = getattr(importlib.import_module(f"pulumi_gcp.{module.split('/')[0]}"), f"{cls}Args")
+    return set(inspect.signature(args.__init__).parameters)
+
+
+def test_labels_table_covers_every_labelable_gcp_type_the_seeds_create():
+    from policies.rules.operability import GCP_LABELLED
+
+    types = {r.type for app in ("compyle", "autopr", "copilot", "chat", "arches") for r in planned(app, "prod", "gcp")[1].resources
+             if r.type.startswith("gcp:")}
+    for t in sorted(types):
+        fields = _args_fields(t)
+        if t == SQL:
+            assert GCP_LABELLED[t] == ("settings", "userLabels")  # DatabaseInstanceSettings.user_labels
+        elif "user_labels" in fields:
+            assert GCP_LABELLED.get(t) == ("userLabels",), t
+        elif "labels" in fields:
+            assert GCP_LABELLED.get(t) == ("labels",), t
+        else:
+            assert t not in GCP_LABELLED, t
+
+
+@pytest.mark.parametrize("app", ["compyle", "autopr", "copilot", "chat", "arches"])
+def test_every_labelable_gcp_resource_carries_the_standard_labels(app):
+    from policies.rules.operability import GCP_LABELLED
+
+    for profile in ("staging", "prod"):
+        _, inv, _ = planned(app, profile, "gcp")
+        labelled = [r for r in inv.resources if r.type in GCP_LABELLED]
+        assert len({r.type for r in labelled}) >= 10
+        for r in labelled:
+            labels = r.inputs
+            for step in GCP_LABELLED[r.type]:
+                labels = labels[step]
+            assert {k: labels[k] for k in ("app", "stack", "managed-by")} == {"app": app, "stack": profile, "managed-by": "prodkit"}, (r.type, r.name)
+            assert labels["component"], (r.type, r.name)
