@@ -43,6 +43,9 @@ ARMOR = {"rules": [{"priority": 100, "action": "deny(403)", "preview": False},
 SSL = {"minTlsVersion": "TLS_1_2", "profile": "MODERN"}
 BUCKET = {"publicAccessPrevention": "enforced", "uniformBucketLevelAccess": True}
 KEY = {"rotationPeriod": "7776000s"}
+LABELS = {"app": "demo", "stack": "prod", "component": "web-service", "managed-by": "prodkit"}
+CMEK = "projects/p/locations/us-central1/keyRings/k/cryptoKeys/c"
+SECRET = {"replication": {"userManaged": {"replicas": [{"location": "us-central1", "customerManagedEncryption": {"kmsKeyName": CMEK}}]}}}
 
 CASES: list[tuple[str, str, dict, dict, str | None]] = [
     ("gcp-cloudsql-private", g.SQL_INSTANCE, SQL, OPTS, None),
@@ -112,6 +115,33 @@ CASES: list[tuple[str, str, dict, dict, str | None]] = [
     ("gcp-customer-managed-keys", g.REDIS_INSTANCE, with_(REDIS, "customerManagedKey", None), OPTS, "Google-managed key"),
     ("gcp-customer-managed-keys", g.KMS_KEY, KEY, OPTS, None),
     ("gcp-customer-managed-keys", g.KMS_KEY, with_(KEY, "rotationPeriod", "31536000s"), OPTS, "at least every 90 days"),
+    ("resource-labels", g.RUN_SERVICE, {**RUN, "labels": LABELS}, OPTS, None),
+    ("resource-labels", g.RUN_SERVICE, RUN, OPTS, "labels lack app, stack, component, managed-by"),
+    ("resource-labels", g.SECRET, {**SECRET, "labels": {**LABELS, "managed-by": ""}}, OPTS, "labels lack managed-by"),
+    ("resource-labels", g.SQL_INSTANCE, with_(SQL, "settings.userLabels", LABELS), OPTS, None),
+    ("resource-labels", g.SQL_INSTANCE, {**SQL, "labels": LABELS}, OPTS, "settings.userLabels lack app"),
+    ("resource-labels", g.ALERT, {"userLabels": LABELS}, OPTS, None),
+    ("resource-labels", g.ALERT, {"labels": LABELS}, OPTS, "userLabels lack app"),
+    # A notification channel's `labels` are its configuration (the address), its labels are `userLabels`.
+    ("resource-labels", "gcp:monitoring/notificationChannel:NotificationChannel", {"labels": {"email_address": "a@b.c"}}, OPTS, "userLabels lack app"),
+    ("resource-labels", "gcp:monitoring/notificationChannel:NotificationChannel", {"labels": {"email_address": "a@b.c"}, "userLabels": LABELS}, OPTS, None),
+    ("resource-labels", g.BUCKET, {**BUCKET, "labels": {**LABELS, "Owner": "Team A"}}, OPTS, "labels Owner=Team A not valid on GCP"),
+    ("resource-labels", g.BUCKET, {**BUCKET, "labels": {**LABELS, "app": "x" * 64}}, OPTS, "not valid on GCP"),
+    ("resource-labels", g.BUCKET, {**BUCKET, "labels": {**LABELS, "cost-centre": "r&d"}}, OPTS, "cost-centre=r&d not valid"),
+    ("resource-labels", g.BUCKET, {**BUCKET, "labels": {**LABELS, "équipe": "données_01"}}, OPTS, None),  # international lowercase
+    ("resource-labels", g.FIREWALL, {"direction": "INGRESS"}, OPTS, None),  # no labels in the API
+    ("resource-labels", "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember", {"role": "roles/x"}, OPTS, None),
+    ("resource-labels", "gcp:filestore/instance:Instance", {"labels": {"app": "demo"}}, OPTS, "labels lack stack, component, managed-by"),
+    ("gcp-customer-managed-keys", g.SECRET, SECRET, OPTS, None),
+    ("gcp-customer-managed-keys", g.SECRET, {"replication": {"userManaged": {"replicas": [{"location": "us-central1"}]}}}, OPTS,
+     "replicas in us-central1 have no customerManagedEncryption.kmsKeyName: Google-managed key"),
+    ("gcp-customer-managed-keys", g.SECRET, {"replication": {"userManaged": {"replicas": [
+        {"location": "us-central1", "customerManagedEncryption": {"kmsKeyName": CMEK}}, {"location": "us-east1"}]}}}, OPTS, "replicas in us-east1"),
+    ("gcp-customer-managed-keys", g.SECRET, {"replication": {"auto": {}}}, OPTS, "replication.auto.customerManagedEncryption.kmsKeyName is not set"),
+    ("gcp-customer-managed-keys", g.SECRET, {"replication": {"auto": {"customerManagedEncryption": {"kmsKeyName": CMEK}}}}, OPTS, None),
+    ("gcp-customer-managed-keys", g.SECRET, {"replication": {"userManaged": {"replicas": []}}}, OPTS, "no location"),
+    ("gcp-customer-managed-keys", g.BUCKET, {**BUCKET, "encryption": {"defaultKmsKeyName": CMEK}}, OPTS, None),
+    ("gcp-customer-managed-keys", g.BUCKET, BUCKET, OPTS, "encryption.defaultKmsKeyName is not set: Google-managed key"),
 ]
 
 

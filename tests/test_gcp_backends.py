@@ -6,10 +6,12 @@ Each test asserts one behaviour (Given the app and profile, When planned on GCP,
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from conftest import planned
+from policies.rules._util import mock_id
 
 RUN = "gcp:cloudrunv2/service:Service"
 SQL = "gcp:sql/databaseInstance:DatabaseInstance"
@@ -382,3 +384,91 @@ def test_google_apis_resolve_privately_under_the_deny_all_egress(autopr):
     assert records["network-googleapis-private"]["rrdatas"] == ["199.36.153.8", "199.36.153.9", "199.36.153.10", "199.36.153.11"]
     allow = one(inv, "gcp:compute/firewall:Firewall", "network-allow-egress-google").inputs
     assert allow["destinationRanges"] == ["199.36.153.8/30"] and allow["allows"] == [{"protocol": "tcp", "ports": ["443"]}]
+
+
+def test_prod_secrets_use_the_stack_key_in_its_region_after_the_agent_grant():
+    _, inv, _ = planned("autopr", "prod", "gcp")
+    key = one(inv, "gcp:kms/cryptoKey:CryptoKey")
+    ring = one(inv, "gcp:kms/keyRing:KeyRing")
+    agent = inv.named("network-secrets-agent")
+    assert agent.inputs["service"] == "secretmanager.googleapis.com"
+    grant = inv.named("network-secrets-key-access")
+    assert grant.inputs["role"] == "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+    assert grant.inputs["cryptoKeyId"] == mock_id(key.as_json())  # exactly the stack key
+    assert agent.urn in grant.dependencies
+    secrets = inv.of_type("gcp:secretmanager/secret:Secret")
+    assert len(secrets) == 7  # engine's own, Postgres password + URL, Redis URL + AUTH + CA
+    for s in secrets:
+        replicas = s.inputs["replication"]["userManaged"]["replicas"]
+        assert replicas and all(r["location"] == ring.inputs["location"] == "us-central1" for r in replicas), s.name
+        assert all(r["customerManagedEncryption"]["kmsKeyName"] == grant.inputs["cryptoKeyId"] for r in replicas), s.name
+        assert grant.urn in s.dependencies, s.name
+
+
+def test_staging_secrets_use_google_managed_keys():
+    _, inv, _ = planned("autopr", "staging", "gcp")
+    assert not inv.of_type("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember") and not inv.of_type("gcp:projects/serviceIdentity:ServiceIdentity")
+    for s in inv.of_type("gcp:secretmanager/secret:Secret"):
+        assert s.inputs["replication"] == {"userManaged": {"replicas": [{"location": "us-central1"}]}}, s.name
+
+
+def _bucket_names(app: str, project: str) -> set[str]:
+    from stacks import cli
+
+    from conftest import ROOT
+    cfg = cli.load_stack(ROOT, "prod", [f"prodkit:app={app}", "prodkit:profile=prod", "prodkit:cloud=gcp", "prodkit:region=us-central1", f"prodkit:project={project}"])
+    inventory, _ = cli.run_plan(cfg)
+    return {b.inputs["name"] for b in inventory.of_type("gcp:storage/bucket:Bucket")}
+
+
+def test_bucket_names_differ_between_projects_with_the_same_app_and_stack():
+    # Cloud Storage names are global: a second project deploying compyle/prod must not collide with the first.
+    first, second = _bucket_names("compyle", "acme-prodkit"), _bucket_names("compyle", "other-team-prodkit")
+    assert len(first) == 3 and len(second) == 3
+    assert not first & second
+    for name in first | second:
+        assert len(name) <= 63 and name.startswith("compyle-prod-") and re.fullmatch(r"[a-z0-9][a-z0-9-]*[a-z0-9]", name), name
+    assert _bucket_names("compyle", "acme-prodkit") == first  # deterministic
+
+
+def _args_fields(type_: str) -> set[str]:
+    """Top-level Args fields of a pulumi-gcp resource type, read from the installed SDK."""
+    import importlib
+    import inspect
+
+    module, cls = type_.split(":")[1:]
+    args = getattr(importlib.import_module(f"pulumi_gcp.{module.split('/')[0]}"), f"{cls}Args")
+    return set(inspect.signature(args.__init__).parameters)
+
+
+def test_labels_table_covers_every_labelable_gcp_type_the_seeds_create():
+    from policies.rules.operability import GCP_LABELLED
+
+    types = {r.type for app in ("compyle", "autopr", "copilot", "chat", "arches") for r in planned(app, "prod", "gcp")[1].resources
+             if r.type.startswith("gcp:")}
+    for t in sorted(types):
+        fields = _args_fields(t)
+        if t == SQL:
+            assert GCP_LABELLED[t] == ("settings", "userLabels")  # DatabaseInstanceSettings.user_labels
+        elif "user_labels" in fields:
+            assert GCP_LABELLED.get(t) == ("userLabels",), t
+        elif "labels" in fields:
+            assert GCP_LABELLED.get(t) == ("labels",), t
+        else:
+            assert t not in GCP_LABELLED, t
+
+
+@pytest.mark.parametrize("app", ["compyle", "autopr", "copilot", "chat", "arches"])
+def test_every_labelable_gcp_resource_carries_the_standard_labels(app):
+    from policies.rules.operability import GCP_LABELLED
+
+    for profile in ("staging", "prod"):
+        _, inv, _ = planned(app, profile, "gcp")
+        labelled = [r for r in inv.resources if r.type in GCP_LABELLED]
+        assert len({r.type for r in labelled}) >= 10
+        for r in labelled:
+            labels = r.inputs
+            for step in GCP_LABELLED[r.type]:
+                labels = labels[step]
+            assert {k: labels[k] for k in ("app", "stack", "managed-by")} == {"app": app, "stack": profile, "managed-by": "prodkit"}, (r.type, r.name)
+            assert labels["component"], (r.type, r.name)

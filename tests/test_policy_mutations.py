@@ -247,6 +247,31 @@ def gcp_public_bucket(rs):
     return r
 
 
+def gcp_secret_google_key(rs):
+    r = _gcp(rs, "secretmanager/secret:Secret", "engine-secret-github-token")
+    for replica in r["inputs"]["replication"]["userManaged"]["replicas"]:
+        del replica["customerManagedEncryption"]
+    return r
+
+
+def gcp_bucket_google_key(rs):
+    r = _gcp(rs, "storage/bucket:Bucket")
+    del r["inputs"]["encryption"]
+    return r
+
+
+def gcp_unlabelled_service(rs):
+    r = _gcp(rs, "cloudrunv2/service:Service")
+    del r["inputs"]["labels"]["component"]
+    return r
+
+
+def gcp_sql_unlabelled(rs):
+    r = _gcp(rs, "sql/databaseInstance:DatabaseInstance")
+    del r["inputs"]["settings"]["userLabels"]
+    return r
+
+
 def gcp_no_deny_egress(rs):
     rs.remove(_gcp(rs, "compute/firewall:Firewall", "network-deny-egress"))
     return _gcp(rs, "compute/network:Network")
@@ -349,6 +374,10 @@ MUTATIONS = [
     ("GCP HTTP map serves", "autopr", "gcp", gcp_http_serves, "gcp-http-redirect-only"),
     ("GCP public bucket", "autopr", "gcp", gcp_public_bucket, "gcp-bucket-not-public"),
     ("GCP VPC without deny-all egress", "autopr", "gcp", gcp_no_deny_egress, "gcp-vpc-default-deny"),
+    ("GCP Cloud Run service without its component label", "autopr", "gcp", gcp_unlabelled_service, "resource-labels"),
+    ("GCP Cloud SQL without user labels", "autopr", "gcp", gcp_sql_unlabelled, "resource-labels"),
+    ("GCP secret under a Google-managed key", "autopr", "gcp", gcp_secret_google_key, "gcp-customer-managed-keys"),
+    ("GCP bucket under a Google-managed key", "autopr", "gcp", gcp_bucket_google_key, "gcp-customer-managed-keys"),
     ("Azure public Flexible Server", "autopr", "azure", azure_public_postgres, "azure-no-public-network-access"),
     ("Azure Redis plaintext protocol", "autopr", "azure", azure_redis_plaintext, "azure-redis-require-tls"),
     ("Azure insecure Container App ingress", "autopr", "azure", azure_insecure_ingress, "azure-container-app-https-only"),

@@ -4,7 +4,8 @@ start time and the retained count from the same spec); this component adds the c
 What it creates:
 
 - Database (``database`` set), with ``gcp.export_bucket``:
-  - ``{name}-bucket``: the export bucket in the stack's region: uniform bucket-level access, public access
+  - ``{name}-bucket``: the export bucket ``{app}-{stack}-db-exports-<project digest>`` (bucket names are global,
+    so they carry 8 hex digits of the project id's sha256) in the stack's region: uniform bucket-level access, public access
     prevention enforced, a retention policy of ``retention_days`` (**locked** with ``deletion_protection``: nobody,
     not even a project owner, can shorten it or delete an export early), objects deleted by lifecycle one day after
     the retention, 7-day soft delete, CMEK when the Network has a key, ``protect`` in prod. Not versioned: Cloud
@@ -36,6 +37,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from .._core import Cloud, InputError, Platform, options_for, stateful_opts
+from ..web_service._gcp import bucket_name
 from . import BackupScheduleArgs, GcpBackupOptions
 
 COMPONENT = "backup-schedule"
@@ -112,7 +114,7 @@ def build(name: str, args: BackupScheduleArgs, platform: Platform, child: pulumi
     if db is not None and opts.export_bucket:
         pg = db.handle
         bucket = gcp.storage.Bucket(
-            f"{name}-bucket", project=opts.project, name=platform.physical_name("db-exports"), location=region.upper(),
+            f"{name}-bucket", project=opts.project, name=bucket_name(platform, project, "db-exports"), location=region.upper(),
             uniform_bucket_level_access=True, public_access_prevention="enforced",
             retention_policy={"retention_period": args.retention_days * 86400, "is_locked": protect},
             lifecycle_rules=[{"action": {"type": "Delete"}, "condition": {"age": args.retention_days + 1}}],
@@ -159,7 +161,7 @@ def build(name: str, args: BackupScheduleArgs, platform: Platform, child: pulumi
     if args.volumes:
         longest = max(v.retention_days for v in args.volumes)
         sink = gcp.storage.Bucket(
-            f"{name}-volumes-bucket", project=opts.project, name=platform.physical_name("volume-backups"), location=region.upper(),
+            f"{name}-volumes-bucket", project=opts.project, name=bucket_name(platform, project, "volume-backups"), location=region.upper(),
             uniform_bucket_level_access=True, public_access_prevention="enforced", versioning={"enabled": True},
             lifecycle_rules=[{"action": {"type": "Delete"}, "condition": {"days_since_noncurrent_time": longest, "with_state": "ARCHIVED"}}],
             soft_delete_policy={"retention_duration_seconds": 7 * 86400},

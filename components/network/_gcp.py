@@ -26,7 +26,8 @@ What it creates:
 * with ``gcp.nat``: ``{name}-router`` + ``{name}-nat`` (Cloud NAT for the subnet, automatic IPs, errors logged);
 * with ``gcp.customer_managed_keys``: ``{name}-keyring`` + ``{name}-key`` (Cloud KMS, 90-day rotation,
   ``protect``ed in prod: losing it loses the data encrypted with it). Consumers grant their service agent
-  ``roles/cloudkms.cryptoKeyEncrypterDecrypter`` on it.
+  ``roles/cloudkms.cryptoKeyEncrypterDecrypter`` on it; the Secret Manager agent's grant is made here
+  (``{name}-secrets-agent`` + ``{name}-secrets-key-access``) because every component's secrets use it.
 
 ``zones`` and ``nat_per_zone`` have no GCP counterpart: a subnet spans every zone of its region and Cloud NAT is a
 regional, zone-redundant managed service.
@@ -169,7 +170,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
             log_config={"enable": True, "filter": "ERRORS_ONLY"}, opts=child,
         )
 
-    key_id = None
+    key_id = secrets_key_access = None
     if opts.customer_managed_keys:
         ring = gcp.kms.KeyRing(f"{name}-keyring", name=platform.physical_name("keyring"), location=region, project=opts.project,
                                opts=stateful_opts(child, True))  # key rings cannot be deleted at all
@@ -179,10 +180,17 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
             opts=stateful_opts(child, True),  # only prod profiles ask for CMEK; losing the key loses the data
         )
         key_id = key.id
+        # Secret Manager encrypts every secret of the stack with this key (user-managed replicas in `region`, the
+        # key ring's location): its per-project service agent needs the key before the first secret exists.
+        agent = gcp.projects.ServiceIdentity(f"{name}-secrets-agent", service="secretmanager.googleapis.com", project=opts.project, opts=child)
+        secrets_key_access = gcp.kms.CryptoKeyIAMMember(
+            f"{name}-secrets-key-access", crypto_key_id=key_id, role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
+            member=pulumi.Output.concat("serviceAccount:", agent.email), opts=child,
+        )
 
     handle = SimpleNamespace(
         network_id=vpc.id, network_name=vpc.name, subnet_id=subnet.id, region=region, project=opts.project,
         cidr=args.cidr, subnet_cidr=subnet_cidr, psa_cidr=psa_cidr, psa_range_name=psa_range.name, psa_connection=psa,
-        kms_key_id=key_id, nat=opts.nat,
+        kms_key_id=key_id, secrets_key_access=secrets_key_access, nat=opts.nat,
     )
     return {"network_id": vpc.id, "handle": handle}

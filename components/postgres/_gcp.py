@@ -132,12 +132,12 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
 
     from ..web_service._gcp import secret
 
-    secret(name, "password", platform, password.result, labels, child, net.project)
+    secret(name, "password", platform, password.result, labels, child, net.project, net)
     host = instance.private_ip_address
     url = pulumi.Output.secret(pulumi.Output.format(
         "postgresql://{0}:{1}@{2}:{3}/{4}?sslmode=require", args.username, password.result, host, _PORT, args.database,
     ))
-    url_secret = secret(name, "url", platform, url, labels, child, net.project)
+    url_secret = secret(name, "url", platform, url, labels, child, net.project, net)
 
     link = Link(kind="postgres", name=name, port=_PORT, env={"DATABASE_URL": SecretRef(url_secret.secret_id, "latest")}, peer=None)
     handle = SimpleNamespace(

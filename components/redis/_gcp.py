@@ -106,10 +106,10 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
     auth = pulumi.Output.secret(instance.auth_string)
     host = instance.host
     url = pulumi.Output.secret(pulumi.Output.format("rediss://:{0}@{1}:{2}/0", auth, host, instance.port))
-    url_secret = secret(name, "url", platform, url, labels, child, net.project)
-    auth_secret = secret(name, "auth", platform, auth, labels, child, net.project)
+    url_secret = secret(name, "url", platform, url, labels, child, net.project, net)
+    auth_secret = secret(name, "auth", platform, auth, labels, child, net.project, net)
     ca = instance.server_ca_certs.apply(lambda certs: certs[0].cert if certs else "")
-    ca_secret = secret(name, "ca", platform, ca, labels, child, net.project)
+    ca_secret = secret(name, "ca", platform, ca, labels, child, net.project, net)
 
     link = Link(
         kind="redis", name=name, port=TLS_PORT,

@@ -5,7 +5,9 @@ What it creates, per service:
 * ``{name}-sa``: a service account used by nothing else; it gets ``roles/secretmanager.secretAccessor`` on exactly
   the service's secrets and its linked stores' URL secrets, and ``roles/cloudsql.client`` when linked to a
   ManagedPostgres (IAM-checked Cloud SQL connections; the app itself connects over the private IP with TLS);
-* one Secret Manager secret (regional replica) + version per ``secrets`` entry and per ``secret_files`` entry.
+* one Secret Manager secret (regional replica) + version per ``secrets`` entry and per ``secret_files`` entry;
+  with the Network's Cloud KMS key (profiles with customer-managed keys) the replica is encrypted with it, after
+  the Network's grant to the Secret Manager service agent (the same helper makes the Postgres and Redis secrets).
   The revision references them: env vars by ``value_source.secret_key_ref`` (version ``latest``), files as a
   secret volume mounted read-only at the file's directory. No secret value is ever a literal of the service;
 * ``{name}-service``: Cloud Run v2, second-generation execution environment, CPU/memory from the limits rounded
@@ -27,7 +29,8 @@ What it creates, per service:
   services are disabled too: the seed apps send no ID tokens between services; internal-only ingress admits
   only requests from the VPC (the caller's Direct VPC egress), which is the boundary AWS draws with security
   groups;
-* shared volumes: a Cloud Storage FUSE mount of a bucket per volume (uniform access, public access prevented,
+* shared volumes: a Cloud Storage FUSE mount of a bucket per volume, named
+  ``{app}-{stack}-{service}-{volume}-{8 hex digits of sha256(project id)}`` (bucket names are global) (uniform access, public access prevented,
   versioned, 7-day soft delete, CMEK when the Network has a key). Why not Filestore: Filestore's smallest instance
   is 1 TiB (BASIC_HDD) billed whether used or not, and it has no scheduled backups; a bucket costs what is
   stored and BackupSchedule copies it on a schedule. Caveat for the seeds' workspaces (git checkouts): Cloud
@@ -43,6 +46,7 @@ requests; Secret Manager $0.06/version-month + access; buckets per GB.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from types import SimpleNamespace
@@ -207,12 +211,31 @@ def _startup_probe(probes: Any, port: int) -> dict[str, Any]:
     return ready
 
 
+def bucket_name(platform: Platform, project: pulumi.Input[str], name: str) -> pulumi.Input[str]:
+    """`{app}-{stack}-{name}-{hash of the project id}`: bucket names are global across all of Cloud Storage, so two
+    projects deploying the same app and stack names would otherwise claim the same name (the second fails with 409).
+    An 8-hex-digit digest keeps the project id itself out of the name; 63 characters at most."""
+    def named(project_id: str) -> str:
+        return platform.physical_name(f"{name}-{hashlib.sha256(project_id.encode()).hexdigest()[:8]}", limit=63)
+
+    return named(project) if isinstance(project, str) else pulumi.Output.from_input(project).apply(named)
+
+
 def secret(name: str, role: str, platform: Platform, value: pulumi.Input[str], labels: dict[str, str],
-           child: pulumi.ResourceOptions, project: str | None = None) -> gcp.secretmanager.Secret:
-    """A Secret Manager secret (replicated in the stack's region) holding `value`."""
+           child: pulumi.ResourceOptions, project: str | None = None, net: Any = None) -> gcp.secretmanager.Secret:
+    """A Secret Manager secret (replicated in the stack's region) holding `value`. With the network's Cloud KMS key
+    (profiles with customer-managed keys) the replica is encrypted with it; the key ring lives in the same region,
+    as Secret Manager requires, and the secret waits for the Secret Manager agent's grant on the key."""
+    key_id = getattr(net, "kms_key_id", None)
+    replica: dict[str, Any] = {"location": platform.region}
+    opts = child
+    if key_id is not None:
+        replica["customer_managed_encryption"] = {"kms_key_name": key_id}
+        grant = getattr(net, "secrets_key_access", None)
+        opts = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[grant] if grant is not None else []))
     s = gcp.secretmanager.Secret(
         f"{name}-{role}", project=project, secret_id=platform.physical_name(f"{name}-{role}", limit=255),
-        replication={"user_managed": {"replicas": [{"location": platform.region}]}}, labels=labels, opts=child,
+        replication={"user_managed": {"replicas": [replica]}}, labels=labels, opts=opts,
     )
     gcp.secretmanager.SecretVersion(f"{name}-{role}-version", secret=s.id, secret_data=pulumi.Output.secret(value), opts=child)
     return s
@@ -241,7 +264,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
     envs: list[dict[str, Any]] = [{"name": k, "value": _render(v)} for k, v in sorted(args.env.items())]
     for env_name, value in sorted(args.secrets.items()):
         role = f"secret-{_role(env_name)}"
-        s = secret(name, role, platform, value, labels, child, opts.project)
+        s = secret(name, role, platform, value, labels, child, opts.project, net)
         may_read(role, s.id)
         envs.append({"name": env_name, "value_source": {"secret_key_ref": {"secret": s.secret_id, "version": "latest"}}})
     postgres_linked = False
@@ -258,7 +281,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
     mounts: list[dict[str, Any]] = []
     for path, content in sorted(args.secret_files.items()):
         role = f"file-{_role(os.path.basename(path))}"
-        s = secret(name, role, platform, content, labels, child, opts.project)
+        s = secret(name, role, platform, content, labels, child, opts.project, net)
         may_read(role, s.id)
         volumes.append({"name": role, "secret": {"secret": s.secret_id, "default_mode": 0o444,
                                                  "items": [{"path": os.path.basename(path), "version": "latest"}]}})
@@ -267,7 +290,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
     buckets: dict[str, Any] = {}
     for volume in args.volumes:
         bucket = gcp.storage.Bucket(
-            f"{name}-{volume.name}-bucket", project=opts.project, name=platform.physical_name(f"{name}-{volume.name}"), location=platform.region.upper(),
+            f"{name}-{volume.name}-bucket", project=opts.project, name=bucket_name(platform, _project(opts, child), f"{name}-{volume.name}"), location=platform.region.upper(),
             uniform_bucket_level_access=True, public_access_prevention="enforced", versioning={"enabled": True},
             soft_delete_policy={"retention_duration_seconds": 7 * 86400},
             lifecycle_rules=[{"action": {"type": "Delete"}, "condition": {"days_since_noncurrent_time": 30, "with_state": "ARCHIVED"}}],

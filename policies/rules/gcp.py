@@ -434,11 +434,11 @@ def high_availability(resource_type: str, props: Mapping[str, Any], options: Map
 
 @rule(
     "gcp-customer-managed-keys",
-    description="In prod: Cloud SQL and Memorystore encrypted with the stack's Cloud KMS key, rotated at most every 90 days.",
+    description="In prod: Cloud SQL, Memorystore, Secret Manager secrets and buckets encrypted with the stack's Cloud KMS key, rotated at most every 90 days.",
     severity="medium",
     checklist="Encryption at rest with customer-managed keys in production (as on AWS)",
     seeds=("001",),
-    types=(SQL_INSTANCE, REDIS_INSTANCE, KMS_KEY),
+    types=(SQL_INSTANCE, REDIS_INSTANCE, SECRET, BUCKET, KMS_KEY),
     prod_only=True,
 )
 def customer_managed_keys(resource_type: str, props: Mapping[str, Any], options: Mapping[str, Any]) -> list[str]:
@@ -446,6 +446,24 @@ def customer_managed_keys(resource_type: str, props: Mapping[str, Any], options:
         return [] if props.get("encryptionKeyName") else ["encryptionKeyName is not set: Google-managed key"]
     if resource_type == REDIS_INSTANCE:
         return [] if props.get("customerManagedKey") else ["customerManagedKey is not set: Google-managed key"]
+    if resource_type == SECRET:
+        replication = props.get("replication")
+        if unknown(replication):
+            return []
+        replication = mapping(replication)
+        if "auto" in replication:
+            auto = mapping(replication.get("auto"))
+            return [] if unknown(auto) or get(auto, "customerManagedEncryption", "kmsKeyName") else [
+                "replication.auto.customerManagedEncryption.kmsKeyName is not set: Google-managed key"]
+        replicas = get(replication, "userManaged", "replicas")
+        if unknown(replicas):
+            return []
+        plain = [str(mapping(r).get("location")) for r in items(replicas) if not get(r, "customerManagedEncryption", "kmsKeyName")]
+        if plain or not items(replicas):
+            return [f"replicas in {', '.join(plain) or 'no location'} have no customerManagedEncryption.kmsKeyName: Google-managed key"]
+        return []
+    if resource_type == BUCKET:
+        return [] if get(props, "encryption", "defaultKmsKeyName") else ["encryption.defaultKmsKeyName is not set: Google-managed key"]
     period = props.get("rotationPeriod")
     seconds = int(period[:-1]) if isinstance(period, str) and period.endswith("s") and period[:-1].isdigit() else None
     if period is None or (seconds is not None and seconds > 90 * 86400):

@@ -39,6 +39,50 @@ AWS_TAGGABLE = (
     "aws:sns/topic:Topic", "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "aws:wafv2/webAcl:WebAcl",
 )
+#: GCP resource types prodkit creates whose SDK Args accept labels (read from pulumi-gcp 9.x), and where the labels
+#: go: most take `labels`; alert policies and notification channels `userLabels` (a channel's `labels` are its
+#: configuration, e.g. the email address), Cloud SQL `settings.userLabels`. Other GCP types (firewalls, URL maps,
+#: IAM members, log buckets and sinks, service accounts, ...) have no labels in the API. Any other GCP resource
+#: given a `labels` map is checked too.
+GCP_LABELLED = {
+    "gcp:cloudrunv2/service:Service": ("labels",), "gcp:compute/globalAddress:GlobalAddress": ("labels",),
+    "gcp:compute/globalForwardingRule:GlobalForwardingRule": ("labels",), "gcp:compute/securityPolicy:SecurityPolicy": ("labels",),
+    "gcp:dns/managedZone:ManagedZone": ("labels",), "gcp:kms/cryptoKey:CryptoKey": ("labels",),
+    "gcp:monitoring/alertPolicy:AlertPolicy": ("userLabels",), "gcp:monitoring/notificationChannel:NotificationChannel": ("userLabels",),
+    "gcp:parametermanager/parameter:Parameter": ("labels",), "gcp:redis/instance:Instance": ("labels",),
+    "gcp:secretmanager/secret:Secret": ("labels",), "gcp:sql/databaseInstance:DatabaseInstance": ("settings", "userLabels"),
+    "gcp:storage/bucket:Bucket": ("labels",), "gcp:workflows/workflow:Workflow": ("labels",),
+}
+
+
+def _gcp_label_ok(text: str, key: bool) -> bool:
+    """GCP label rules: at most 63 characters of lowercase letters (international ones too), digits, '_' and '-';
+    keys start with a lowercase letter."""
+    if len(text) > 63 or (key and not (text[:1].isalpha() and not text[:1].isupper())):
+        return False
+    return all(c in "_-" or c.isdigit() or (c.isalpha() and not c.isupper()) for c in text)
+
+
+def _gcp_labels(resource_type: str, props: Mapping[str, Any]) -> list[str]:
+    path = GCP_LABELLED.get(resource_type) or (("labels",) if "labels" in props else None)
+    if path is None:
+        return []
+    labels = get(props, *path)
+    if unknown(labels):
+        return []
+    labels = mapping(labels)
+    where = ".".join(path)
+    out = []
+    missing = [k for k in TAG_KEYS if not labels.get(k)]
+    if missing:
+        out.append(f"{where} lack {', '.join(missing)}")
+    bad = sorted(f"{k}={v}" for k, v in labels.items()
+                 if isinstance(k, str) and isinstance(v, str) and not unknown(v) and not (_gcp_label_ok(k, True) and _gcp_label_ok(v, False)))
+    if bad:
+        out.append(f"{where} {', '.join(bad)} not valid on GCP (lowercase letters, digits, '_' and '-', at most 63 characters; keys start with a letter)")
+    return out
+
+
 #: Kubernetes types without ObjectMeta labels of their own.
 _UNLABELLED_K8S = (HELM_RELEASE, "kubernetes:helm.sh/v4:Chart", "kubernetes:yaml:ConfigFile", "kubernetes:yaml/v2:ConfigGroup",
                    "kubernetes:kustomize/v2:Directory", "kubernetes:core/v1:ConfigMapPatch")
@@ -46,13 +90,15 @@ _UNLABELLED_K8S = (HELM_RELEASE, "kubernetes:helm.sh/v4:Chart", "kubernetes:yaml
 
 @rule(
     "resource-labels",
-    description="Tag every taggable AWS resource and label every Kubernetes object with app, stack, component and managed-by.",
+    description="Tag every taggable AWS resource and label every labelable GCP resource and Kubernetes object with app, stack, component and managed-by.",
     severity="low",
     checklist="Monitoring dashboards configured; Runbook created for common issues (resources attributable by app/stack/component)",
     seeds=("001",),
-    types=("aws:*", "kubernetes:*"),
+    types=("aws:*", "gcp:*", "kubernetes:*"),
 )
 def resource_labels(resource_type: str, props: Mapping[str, Any], options: Mapping[str, Any]) -> list[str]:
+    if resource_type.startswith("gcp:"):
+        return _gcp_labels(resource_type, props)
     if resource_type.startswith("aws:"):
         if resource_type not in AWS_TAGGABLE and "tags" not in props:
             return []
