@@ -281,6 +281,25 @@ def azure_vault_wide_grant(rs):
     return r
 
 
+def azure_server_microsoft_key(rs):
+    r = first(rs, "dbforpostgresql:Server")
+    r["inputs"]["dataEncryption"] = {"type": "SystemManaged"}
+    return r
+
+
+def azure_redis_microsoft_key(rs):
+    r = first(rs, "redisenterprise:RedisEnterprise")
+    del r["inputs"]["encryption"]
+    return r
+
+
+def azure_files_microsoft_key(rs):
+    r = first(rs, "storage:StorageAccount")
+    r["inputs"]["encryption"]["keySource"] = "Microsoft.Storage"
+    del r["inputs"]["encryption"]["keyVaultProperties"]
+    return r
+
+
 def secret_without_cmk(rs):
     r = first(rs, "secretsmanager/secret:Secret", lambda r: r["name"].startswith("engine-"))
     del r["inputs"]["kmsKeyId"]
@@ -360,6 +379,9 @@ MUTATIONS = [
     ("Azure delete lock removed", "autopr", "azure", azure_lock_removed, "azure-delete-lock"),
     ("Azure WAF not linked", "autopr", "azure", azure_waf_unlinked, "azure-front-door-waf"),
     ("Azure vault-wide secret grant", "autopr", "azure", azure_vault_wide_grant, "azure-key-vault-secret-scoped-access"),
+    ("Azure server on a Microsoft-managed key", "autopr", "azure", azure_server_microsoft_key, "azure-customer-managed-keys"),
+    ("Azure Redis on a Microsoft-managed key", "autopr", "azure", azure_redis_microsoft_key, "azure-customer-managed-keys"),
+    ("Azure Files on a Microsoft-managed key", "compyle", "azure", azure_files_microsoft_key, "azure-customer-managed-keys"),
 ]
 
 
