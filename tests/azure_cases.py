@@ -113,7 +113,7 @@ CASES: list[tuple[str, str, dict, dict, str | None]] = [
     ("azure-front-door-https", az.FD_ORIGIN, with_(ORIGIN_OK, "enforceCertificateNameCheck", False), OPTS, "accepts any certificate"),
     ("azure-waf-prevention", az.WAF, WAF_OK, OPTS, None),
     ("azure-waf-prevention", az.WAF, with_(WAF_OK, "policySettings.mode", "Detection"), OPTS, "the WAF only logs"),
-    *[c for t in (az.PG, az.REDIS, az.REDIS_DB, az.STORAGE, az.BACKUP_VAULT, az.RS_VAULT) for c in (
+    *[c for t in (az.PG, az.REDIS, az.REDIS_DB, az.STORAGE, az.BACKUP_VAULT, az.RS_VAULT, az.KEY) for c in (
         ("azure-stateful-protected", t, {}, PROTECTED, None),
         ("azure-stateful-protected", t, {}, OPTS, "protect is not set"),
     )],
@@ -155,6 +155,10 @@ def stack(**mutate: Callable[[list[dict]], None]) -> list[dict]:
         res(az.KEY, "network-key", KEY_OK),
         res(az.KEY, "network-geo-key", GEO_KEY_OK),
         res(az.STORAGE, "api-files", STORAGE_OK),
+        res(az.BACKUP_VAULT, "backups-vault", {"properties": {"securitySettings": {"encryptionSettings": {
+            "state": "Enabled", "keyVaultProperties": {"keyUri": KEY_URI}, "kekIdentity": {"identityType": "UserAssigned", "identityId": "/id/cmk"}}}}}),
+        res(az.RS_VAULT, "backups-files-vault", {"properties": {"encryption": {
+            "keyVaultProperties": {"keyUri": KEY_URI}, "kekIdentity": {"userAssignedIdentity": "/id/cmk", "useSystemAssignedIdentity": False}}}}),
         res(az.APP, "api-app", APP_OK),
         res(az.SECRET, "api-secret-openai-api-key", {"secretName": "demo-prod-api-secret-openai-api-key"}),
         res(az.FD_PROFILE, "ingress-profile", {"profileName": "demo-prod-ingress-fd"}),
@@ -212,6 +216,8 @@ STACK_CASES: list[tuple[str, Callable[[], list[dict]], list[tuple[str, str]]]] =
     ("azure-customer-managed-keys", lambda: stack(a=setp("api-files", "encryption.keySource", "Microsoft.Storage")), [("api-files", "keySource")]),
     ("azure-customer-managed-keys", lambda: stack(a=drop("network-key"), b=drop("network-geo-key")),
      [("postgres-server", "primaryKeyURI"), ("postgres-server", "geoBackupKeyURI"), ("redis-cluster", "keyEncryptionKeyUrl"), ("api-files", "keySource")]),
+    ("azure-customer-managed-keys", lambda: stack(a=setp("backups-vault", "properties.securitySettings.encryptionSettings", None)), [("backups-vault", "Microsoft-managed key")]),
+    ("azure-customer-managed-keys", lambda: stack(a=setp("backups-files-vault", "properties.encryption", None)), [("backups-files-vault", "Microsoft-managed key")]),
     ("azure-customer-managed-keys", lambda: stack(a=setp("network-key", "properties.keySize", 2048)), [("network-key", "use RSA 3072 or 4096")]),
     ("azure-customer-managed-keys", lambda: stack(a=setp("network-key", "properties.rotationPolicy.lifetimeActions", [])), [("network-key", "never rotates")]),
     ("azure-alerts-exist", stack, []),

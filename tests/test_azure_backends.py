@@ -231,6 +231,20 @@ def test_prod_azure_files_account_encrypts_with_the_stack_key():
         assert account.inputs["identity"] == {"type": "UserAssigned", "userAssignedIdentities": [mock_id(identity)]}
 
 
+def test_prod_backup_vaults_encrypt_with_the_stack_key():
+    i = inv("compyle", "prod")
+    key = one(i, "keyvault:Key", "network-key")
+    identity = mock_id(_encryption_identity(i, key, "network-cmk-identity"))
+    dpp = one(i, "dataprotection:BackupVault")
+    assert dpp.inputs["properties"]["securitySettings"]["encryptionSettings"] == {
+        "state": "Enabled", "keyVaultProperties": {"keyUri": _key_uri(key)}, "kekIdentity": {"identityType": "UserAssigned", "identityId": identity}}
+    assert dpp.inputs["identity"] == {"type": "SystemAssigned,UserAssigned", "userAssignedIdentities": [identity]}  # system identity keeps the backup roles
+    rsv = one(i, "recoveryservices:Vault")
+    assert rsv.inputs["properties"]["encryption"] == {
+        "keyVaultProperties": {"keyUri": _key_uri(key)}, "kekIdentity": {"userAssignedIdentity": identity, "useSystemAssignedIdentity": False}}
+    assert rsv.inputs["identity"] == {"type": "SystemAssigned, UserAssigned", "userAssignedIdentities": [identity]}
+
+
 def test_staging_has_no_customer_managed_keys():
     for app in ("autopr", "compyle"):
         i = inv(app, "staging")
@@ -240,6 +254,10 @@ def test_staging_has_no_customer_managed_keys():
         assert "encryption" not in one(i, "redisenterprise:RedisEnterprise").inputs
         for account in i.of_type("storage:StorageAccount"):
             assert account.inputs["encryption"]["keySource"] == "Microsoft.Storage"
+        for vault in i.of_type("dataprotection:BackupVault"):
+            assert "encryptionSettings" not in vault.inputs["properties"]["securitySettings"]
+        for vault in i.of_type("recoveryservices:Vault"):
+            assert "encryption" not in vault.inputs["properties"]
 
 
 def test_cmk_with_geo_backups_in_a_location_without_a_paired_region_exits_2(tmp_path, capsys):

@@ -300,6 +300,18 @@ def azure_files_microsoft_key(rs):
     return r
 
 
+def azure_backup_vault_microsoft_key(rs):
+    r = first(rs, "dataprotection:BackupVault")
+    del r["inputs"]["properties"]["securitySettings"]["encryptionSettings"]
+    return r
+
+
+def azure_key_not_protected(rs):
+    r = first(rs, "keyvault:Key")
+    r["protect"] = False
+    return r
+
+
 def secret_without_cmk(rs):
     r = first(rs, "secretsmanager/secret:Secret", lambda r: r["name"].startswith("engine-"))
     del r["inputs"]["kmsKeyId"]
@@ -382,6 +394,8 @@ MUTATIONS = [
     ("Azure server on a Microsoft-managed key", "autopr", "azure", azure_server_microsoft_key, "azure-customer-managed-keys"),
     ("Azure Redis on a Microsoft-managed key", "autopr", "azure", azure_redis_microsoft_key, "azure-customer-managed-keys"),
     ("Azure Files on a Microsoft-managed key", "compyle", "azure", azure_files_microsoft_key, "azure-customer-managed-keys"),
+    ("Azure backup vault on a Microsoft-managed key", "autopr", "azure", azure_backup_vault_microsoft_key, "azure-customer-managed-keys"),
+    ("Azure customer-managed key not protected", "autopr", "azure", azure_key_not_protected, "azure-stateful-protected"),
 ]
 
 

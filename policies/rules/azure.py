@@ -396,11 +396,11 @@ def _stack_key(value: Any, uris: set[str], unsure: bool) -> bool:
 
 @rule(
     "azure-customer-managed-keys",
-    description="In prod Flexible Servers (and their geo-redundant backups), Managed Redis clusters and storage accounts encrypt with a Key Vault key of the stack (RSA 3072+, with a rotation policy), as on AWS.",
+    description="In prod Flexible Servers (and their geo-redundant backups), Managed Redis clusters, storage accounts and backup vaults encrypt with a Key Vault key of the stack (RSA 3072+, with a rotation policy), as on AWS.",
     severity="medium",
     checklist="Encryption at rest with customer-managed keys in production (as on AWS)",
     seeds=("001",),
-    types=(PG, REDIS, STORAGE, KEY),
+    types=(PG, REDIS, STORAGE, BACKUP_VAULT, RS_VAULT, KEY),
     scope="stack",
     prod_only=True,
 )
@@ -440,16 +440,28 @@ def customer_managed_keys(resources: list[dict[str, Any]]) -> list[tuple[str, st
         name = get(enc, "keyVaultProperties", "keyName")
         if get(enc, "keySource") != "Microsoft.Keyvault" or not (unknown(name) or unsure or name in names):
             out.append((r["urn"], "encryption.keySource is not Microsoft.Keyvault with a key of the stack: Microsoft-managed key"))
+    for r in of_type(resources, BACKUP_VAULT):
+        enc = get(r, "inputs", "properties", "securitySettings", "encryptionSettings")
+        if unknown(enc):
+            continue
+        if get(enc, "state") != "Enabled" or not _stack_key(get(enc, "keyVaultProperties", "keyUri"), uris, unsure):
+            out.append((r["urn"], "properties.securitySettings.encryptionSettings does not use a Key Vault key of the stack: Microsoft-managed key"))
+    for r in of_type(resources, RS_VAULT):
+        enc = get(r, "inputs", "properties", "encryption")
+        if unknown(enc):
+            continue
+        if not _stack_key(get(enc, "keyVaultProperties", "keyUri"), uris, unsure):
+            out.append((r["urn"], "properties.encryption.keyVaultProperties.keyUri is not a Key Vault key of the stack: Microsoft-managed key"))
     return out
 
 
 @rule(
     "azure-stateful-protected",
-    description="In prod the stack's Azure data (Flexible Server, Managed Redis, Key Vault, file storage, backup vaults) is protect=True and retained on delete.",
+    description="In prod the stack's Azure data (Flexible Server, Managed Redis, the customer-managed Key Vault keys, file storage, backup vaults) is protect=True and retained on delete.",
     severity="high",
     checklist="Nothing lost: deletion protection in prod (architecture)",
     seeds=("001", "004"),
-    types=(PG, REDIS, REDIS_DB, STORAGE, BACKUP_VAULT, RS_VAULT),
+    types=(PG, REDIS, REDIS_DB, STORAGE, BACKUP_VAULT, RS_VAULT, KEY),
     prod_only=True,
 )
 def stateful_protected(resource_type: str, props: Mapping[str, Any], options: Mapping[str, Any]) -> list[str]:
