@@ -171,6 +171,8 @@ def stack(**mutate: Callable[[list[dict]], None]) -> list[dict]:
     by = {r["name"]: r for r in rs}
     rs.append(res(az.ROLE, "api-read-secret-openai-api-key", {"roleDefinitionId": f"/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/{az.SECRETS_USER}",
                                                               "scope": mock_id(by["api-secret-openai-api-key"])}))
+    rs.append(res(az.ROLE, "network-key-encryption-user", {"roleDefinitionId": f"/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/{az.CRYPTO_USER}",
+                                                           "scope": mock_id(by["network-key"])}))
     rs.append(res(az.FD_SECURITY, "ingress-waf-link", {"profileName": "demo-prod-ingress-fd", "parameters": {"wafPolicy": {"id": mock_id(by["ingress-waf"])}}}))
     for target in ("postgres-server", "redis-cluster"):
         rs.append(res(az.LOCK, f"{target}-lock", {"level": "CanNotDelete", "scope": mock_id(by[target])}))
@@ -218,6 +220,8 @@ STACK_CASES: list[tuple[str, Callable[[], list[dict]], list[tuple[str, str]]]] =
      [("postgres-server", "primaryKeyURI"), ("postgres-server", "geoBackupKeyURI"), ("redis-cluster", "keyEncryptionKeyUrl"), ("api-files", "keySource")]),
     ("azure-customer-managed-keys", lambda: stack(a=setp("backups-vault", "properties.securitySettings.encryptionSettings", None)), [("backups-vault", "Microsoft-managed key")]),
     ("azure-customer-managed-keys", lambda: stack(a=setp("backups-files-vault", "properties.encryption", None)), [("backups-files-vault", "Microsoft-managed key")]),
+    ("azure-customer-managed-keys", lambda: stack(a=setp("network-key-encryption-user", "scope", "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/v")),
+     [("network-key-encryption-user", "beyond one key")]),
     ("azure-customer-managed-keys", lambda: stack(a=setp("network-key", "properties.keySize", 2048)), [("network-key", "use RSA 3072 or 4096")]),
     ("azure-customer-managed-keys", lambda: stack(a=setp("network-key", "properties.rotationPolicy.lifetimeActions", [])), [("network-key", "never rotates")]),
     ("azure-alerts-exist", stack, []),

@@ -306,6 +306,12 @@ def azure_backup_vault_microsoft_key(rs):
     return r
 
 
+def azure_vault_wide_crypto_grant(rs):
+    r = first(rs, "authorization:RoleAssignment", lambda r: r["inputs"].get("roleDefinitionId", "").endswith("e147488a-f6f5-4113-8e2d-b22465e65bf6"))
+    r["inputs"]["scope"] = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/v"
+    return r
+
+
 def azure_key_not_protected(rs):
     r = first(rs, "keyvault:Key")
     r["protect"] = False
@@ -395,6 +401,7 @@ MUTATIONS = [
     ("Azure Redis on a Microsoft-managed key", "autopr", "azure", azure_redis_microsoft_key, "azure-customer-managed-keys"),
     ("Azure Files on a Microsoft-managed key", "compyle", "azure", azure_files_microsoft_key, "azure-customer-managed-keys"),
     ("Azure backup vault on a Microsoft-managed key", "autopr", "azure", azure_backup_vault_microsoft_key, "azure-customer-managed-keys"),
+    ("Azure vault-wide crypto grant", "autopr", "azure", azure_vault_wide_crypto_grant, "azure-customer-managed-keys"),
     ("Azure customer-managed key not protected", "autopr", "azure", azure_key_not_protected, "azure-stateful-protected"),
 ]
 

@@ -37,6 +37,8 @@ ALERT = "azure-native:monitor:MetricAlert"
 ACTION_GROUP = "azure-native:monitor:ActionGroup"
 #: Built-in role "Key Vault Secrets User".
 SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
+#: Built-in role "Key Vault Crypto Service Encryption User".
+CRYPTO_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
 _MIN_HSTS = 15552000  # 180 days
 
 
@@ -400,7 +402,7 @@ def _stack_key(value: Any, uris: set[str], unsure: bool) -> bool:
     severity="medium",
     checklist="Encryption at rest with customer-managed keys in production (as on AWS)",
     seeds=("001",),
-    types=(PG, REDIS, STORAGE, BACKUP_VAULT, RS_VAULT, KEY),
+    types=(PG, REDIS, STORAGE, BACKUP_VAULT, RS_VAULT, KEY, ROLE),
     scope="stack",
     prod_only=True,
 )
@@ -416,6 +418,12 @@ def customer_managed_keys(resources: list[dict[str, Any]]) -> list[tuple[str, st
         actions = [get(a, "action", "type") for a in items(get(p, "rotationPolicy", "lifetimeActions"))]
         if not unknown(p.get("rotationPolicy")) and not any(str(a).lower() == "rotate" or unknown(a) for a in actions):
             out.append((k["urn"], "rotationPolicy has no rotate action: the key never rotates"))
+    for g in of_type(resources, ROLE):
+        role = get(g, "inputs", "roleDefinitionId")
+        scope = get(g, "inputs", "scope")
+        if isinstance(role, str) and role.lower().endswith(CRYPTO_USER) and not unknown(scope) and not any(refers_to(scope, k) for k in keys) \
+                and "/keys/" not in str(scope).lower():
+            out.append((g["urn"], "Key Vault Crypto Service Encryption User is granted beyond one key (vault, group or subscription)"))
     for r in of_type(resources, PG):
         enc = mapping(get(r, "inputs", "dataEncryption"))
         if unknown(get(r, "inputs", "dataEncryption")):
