@@ -283,6 +283,10 @@ def _with(inputs: dict[str, Any], key: str, **extra: Any) -> dict[str, Any]:
 #: Provider-computed fields the Azure backends read (endpoints, URIs, principal ids, domains).
 _AZURE_COMPUTED: dict[str, Callable[[str, dict[str, Any], Recorder], dict[str, Any]]] = {
     "azure-native:keyvault:Vault": lambda n, i, r: _with(i, "properties", vaultUri=f"https://{i.get('vaultName', n)}.vault.azure.net/"),
+    "azure-native:keyvault:Key": lambda n, i, r: {
+        "keyUri": f"https://{i.get('vaultName', n)}.vault.azure.net/keys/{i.get('keyName', n)}",
+        "keyUriWithVersion": f"https://{i.get('vaultName', n)}.vault.azure.net/keys/{i.get('keyName', n)}/{hashlib.sha1(n.encode()).hexdigest()}",
+    },
     "azure-native:dbforpostgresql:Server": lambda n, i, r: {"fullyQualifiedDomainName": f"{i.get('serverName', n)}.postgres.database.azure.com"},
     "azure-native:redisenterprise:RedisEnterprise": lambda n, i, r: {"hostName": f"{i.get('clusterName', n)}.{r.region}.redis.azure.net"},
     "azure-native:app:ManagedEnvironment": lambda n, i, r: {"defaultDomain": f"{_fake('env', n)[4:14]}.{r.region}.azurecontainerapps.io", "staticIp": "10.0.0.62"},

@@ -28,13 +28,25 @@ def with_(d: dict, path: str, value: Any) -> dict:
     return out
 
 
+KEY_URI = "https://demo-prod-abc123.vault.azure.net/keys/demo-prod-key"
+GEO_KEY_URI = "https://demo-prod-def456.vault.azure.net/keys/demo-prod-geo-key"
+KEY_OK = {"vaultName": "demo-prod-abc123", "keyName": "demo-prod-key", "properties": {
+    "kty": "RSA", "keySize": 3072, "keyOps": ["wrapKey", "unwrapKey"],
+    "rotationPolicy": {"attributes": {"expiryTime": "P1Y"}, "lifetimeActions": [{"action": {"type": "rotate"}, "trigger": {"timeBeforeExpiry": "P90D"}}]}}}
+GEO_KEY_OK = {**KEY_OK, "vaultName": "demo-prod-def456", "keyName": "demo-prod-geo-key"}
 PG_OK = {"serverName": "demo-prod-postgres", "network": {"publicNetworkAccess": "Disabled", "delegatedSubnetResourceId": "/sub/postgres"},
-         "highAvailability": {"mode": "ZoneRedundant"}, "backup": {"backupRetentionDays": 30, "geoRedundantBackup": "Enabled"}}
-REDIS_OK = {"clusterName": "demo-prod-redis", "publicNetworkAccess": "Disabled", "minimumTlsVersion": "1.2", "highAvailability": "Enabled"}
+         "highAvailability": {"mode": "ZoneRedundant"}, "backup": {"backupRetentionDays": 30, "geoRedundantBackup": "Enabled"},
+         "dataEncryption": {"type": "AzureKeyVault", "primaryKeyURI": KEY_URI, "primaryUserAssignedIdentityId": "/id/cmk",
+                            "geoBackupKeyURI": GEO_KEY_URI, "geoBackupUserAssignedIdentityId": "/id/geo"}}
+REDIS_OK = {"clusterName": "demo-prod-redis", "publicNetworkAccess": "Disabled", "minimumTlsVersion": "1.2", "highAvailability": "Enabled",
+            "encryption": {"customerManagedKeyEncryption": {"keyEncryptionKeyUrl": KEY_URI + "/0123456789abcdef",
+                                                            "keyEncryptionKeyIdentity": {"identityType": "userAssignedIdentity", "userAssignedIdentityResourceId": "/id/cmk"}}}}
 REDIS_DB_OK = {"clientProtocol": "Encrypted", "port": 10000, "accessKeysAuthentication": "Enabled"}
 VAULT_OK = {"properties": {"enableRbacAuthorization": True, "enablePurgeProtection": True, "enableSoftDelete": True, "softDeleteRetentionInDays": 90,
                            "publicNetworkAccess": "Disabled", "networkAcls": {"defaultAction": "Deny", "bypass": "None"}}}
-STORAGE_OK = {"publicNetworkAccess": "Disabled", "enableHttpsTrafficOnly": True, "minimumTlsVersion": "TLS1_2", "allowBlobPublicAccess": False}
+STORAGE_OK = {"publicNetworkAccess": "Disabled", "enableHttpsTrafficOnly": True, "minimumTlsVersion": "TLS1_2", "allowBlobPublicAccess": False,
+              "encryption": {"keySource": "Microsoft.Keyvault", "keyVaultProperties": {"keyName": "demo-prod-key", "keyVaultUri": "https://demo-prod-abc123.vault.azure.net/"},
+                             "encryptionIdentity": {"encryptionUserAssignedIdentity": "/id/cmk"}}}
 ENV_OK = {"publicNetworkAccess": "Disabled", "zoneRedundant": True}
 APP_OK = {
     "configuration": {"ingress": {"allowInsecure": False, "external": True, "targetPort": 8080},
@@ -101,7 +113,7 @@ CASES: list[tuple[str, str, dict, dict, str | None]] = [
     ("azure-front-door-https", az.FD_ORIGIN, with_(ORIGIN_OK, "enforceCertificateNameCheck", False), OPTS, "accepts any certificate"),
     ("azure-waf-prevention", az.WAF, WAF_OK, OPTS, None),
     ("azure-waf-prevention", az.WAF, with_(WAF_OK, "policySettings.mode", "Detection"), OPTS, "the WAF only logs"),
-    *[c for t in (az.PG, az.REDIS, az.REDIS_DB, az.STORAGE, az.BACKUP_VAULT, az.RS_VAULT) for c in (
+    *[c for t in (az.PG, az.REDIS, az.REDIS_DB, az.STORAGE, az.BACKUP_VAULT, az.RS_VAULT, az.KEY) for c in (
         ("azure-stateful-protected", t, {}, PROTECTED, None),
         ("azure-stateful-protected", t, {}, OPTS, "protect is not set"),
     )],
@@ -140,6 +152,13 @@ def stack(**mutate: Callable[[list[dict]], None]) -> list[dict]:
         res(az.PG_CONFIG, "postgres-param-require-secure-transport", {"serverName": "demo-prod-postgres", "configurationName": "require_secure_transport", "value": "ON"}),
         res(az.PG_CONFIG, "postgres-param-ssl-min-protocol-version", {"serverName": "demo-prod-postgres", "configurationName": "ssl_min_protocol_version", "value": "TLSv1.2"}),
         res(az.REDIS, "redis-cluster", REDIS_OK),
+        res(az.KEY, "network-key", KEY_OK),
+        res(az.KEY, "network-geo-key", GEO_KEY_OK),
+        res(az.STORAGE, "api-files", STORAGE_OK),
+        res(az.BACKUP_VAULT, "backups-vault", {"properties": {"securitySettings": {"encryptionSettings": {
+            "state": "Enabled", "keyVaultProperties": {"keyUri": KEY_URI}, "kekIdentity": {"identityType": "UserAssigned", "identityId": "/id/cmk"}}}}}),
+        res(az.RS_VAULT, "backups-files-vault", {"properties": {"encryption": {
+            "keyVaultProperties": {"keyUri": KEY_URI}, "kekIdentity": {"userAssignedIdentity": "/id/cmk", "useSystemAssignedIdentity": False}}}}),
         res(az.APP, "api-app", APP_OK),
         res(az.SECRET, "api-secret-openai-api-key", {"secretName": "demo-prod-api-secret-openai-api-key"}),
         res(az.FD_PROFILE, "ingress-profile", {"profileName": "demo-prod-ingress-fd"}),
@@ -152,6 +171,8 @@ def stack(**mutate: Callable[[list[dict]], None]) -> list[dict]:
     by = {r["name"]: r for r in rs}
     rs.append(res(az.ROLE, "api-read-secret-openai-api-key", {"roleDefinitionId": f"/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/{az.SECRETS_USER}",
                                                               "scope": mock_id(by["api-secret-openai-api-key"])}))
+    rs.append(res(az.ROLE, "network-key-encryption-user", {"roleDefinitionId": f"/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/{az.CRYPTO_USER}",
+                                                           "scope": mock_id(by["network-key"])}))
     rs.append(res(az.FD_SECURITY, "ingress-waf-link", {"profileName": "demo-prod-ingress-fd", "parameters": {"wafPolicy": {"id": mock_id(by["ingress-waf"])}}}))
     for target in ("postgres-server", "redis-cluster"):
         rs.append(res(az.LOCK, f"{target}-lock", {"level": "CanNotDelete", "scope": mock_id(by[target])}))
@@ -189,6 +210,20 @@ STACK_CASES: list[tuple[str, Callable[[], list[dict]], list[tuple[str, str]]]] =
     ("azure-front-door-waf", lambda: stack(a=setp("ingress-waf", "managedRules.managedRuleSets", [])), [("ingress-profile", "no Microsoft_DefaultRuleSet")]),
     ("azure-delete-lock", stack, []),
     ("azure-delete-lock", lambda: stack(a=drop("postgres-server-lock")), [("postgres-server", "no CanNotDelete lock")]),
+    ("azure-customer-managed-keys", stack, []),
+    ("azure-customer-managed-keys", lambda: stack(a=setp("postgres-server", "dataEncryption", {"type": "SystemManaged"})), [("postgres-server", "Microsoft-managed key")]),
+    ("azure-customer-managed-keys", lambda: stack(a=setp("postgres-server", "dataEncryption.primaryKeyURI", "https://elsewhere.vault.azure.net/keys/k")), [("postgres-server", "primaryKeyURI")]),
+    ("azure-customer-managed-keys", lambda: stack(a=setp("postgres-server", "dataEncryption.geoBackupKeyURI", None)), [("postgres-server", "geoBackupKeyURI")]),
+    ("azure-customer-managed-keys", lambda: stack(a=setp("redis-cluster", "encryption", None)), [("redis-cluster", "keyEncryptionKeyUrl")]),
+    ("azure-customer-managed-keys", lambda: stack(a=setp("api-files", "encryption.keySource", "Microsoft.Storage")), [("api-files", "keySource")]),
+    ("azure-customer-managed-keys", lambda: stack(a=drop("network-key"), b=drop("network-geo-key")),
+     [("postgres-server", "primaryKeyURI"), ("postgres-server", "geoBackupKeyURI"), ("redis-cluster", "keyEncryptionKeyUrl"), ("api-files", "keySource")]),
+    ("azure-customer-managed-keys", lambda: stack(a=setp("backups-vault", "properties.securitySettings.encryptionSettings", None)), [("backups-vault", "Microsoft-managed key")]),
+    ("azure-customer-managed-keys", lambda: stack(a=setp("backups-files-vault", "properties.encryption", None)), [("backups-files-vault", "Microsoft-managed key")]),
+    ("azure-customer-managed-keys", lambda: stack(a=setp("network-key-encryption-user", "scope", "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/v")),
+     [("network-key-encryption-user", "beyond one key")]),
+    ("azure-customer-managed-keys", lambda: stack(a=setp("network-key", "properties.keySize", 2048)), [("network-key", "use RSA 3072 or 4096")]),
+    ("azure-customer-managed-keys", lambda: stack(a=setp("network-key", "properties.rotationPolicy.lifetimeActions", [])), [("network-key", "never rotates")]),
     ("azure-alerts-exist", stack, []),
     ("azure-alerts-exist", lambda: stack(a=drop("monitoring-api-app")), [("api-app", "no metric alert")]),
     ("azure-alerts-exist", lambda: stack(a=setp("monitoring-redis-cluster", "actions", [])), [("monitoring-redis-cluster", "notifies nobody")]),

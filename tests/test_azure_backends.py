@@ -127,10 +127,13 @@ def test_network_subnets_are_delegated_nsg_guarded_and_apps_leave_through_nat():
 
 def test_key_vault_is_rbac_purge_protected_and_private():
     i = inv("autopr", "prod")
-    p = one(i, "keyvault:Vault").inputs["properties"]
+    p = one(i, "keyvault:Vault", "network-vault").inputs["properties"]
     assert p["enableRbacAuthorization"] is True and p["enablePurgeProtection"] is True and p["enableSoftDelete"] is True
-    assert p["publicNetworkAccess"] == "Disabled" and p["networkAcls"] == {"bypass": "None", "defaultAction": "Deny"}
+    # prod encrypts with customer-managed keys, which Flexible Server and Storage reach as trusted Azure services
+    assert p["publicNetworkAccess"] == "Disabled" and p["networkAcls"] == {"bypass": "AzureServices", "defaultAction": "Deny"}
     assert "accessPolicies" not in p
+    staging = one(inv("autopr", "staging"), "keyvault:Vault").inputs["properties"]
+    assert staging["networkAcls"] == {"bypass": "None", "defaultAction": "Deny"}
     pe = one(i, "network:PrivateEndpoint", "network-vault-pe")
     assert pe.inputs["privateLinkServiceConnections"][0]["groupIds"] == ["vault"]
 
@@ -145,13 +148,136 @@ def test_container_apps_environment_is_internal_and_zone_redundant_in_prod_only(
     assert ws.inputs["retentionInDays"] == 30  # staging's 14 days raised to the PerGB2018 minimum
 
 
+# --- customer-managed keys (prod) ----------------------------------------------------------------------------------
+
+CRYPTO_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
+
+
+def _key_uri(key) -> str:
+    return f"https://{key.inputs['vaultName']}.vault.azure.net/keys/{key.inputs['keyName']}"
+
+
+def _encryption_identity(i, key, identity_name: str):
+    """The identity and the single Crypto Service Encryption User grant it holds, which must be on exactly `key`."""
+    identity = one(i, "managedidentity:UserAssignedIdentity", identity_name)
+    grants = [r for r in i.of_type("authorization:RoleAssignment") if r.inputs["principalId"].lower() == _principal(identity)]
+    assert len(grants) == 1, [g.name for g in grants]
+    assert grants[0].inputs["roleDefinitionId"].endswith("/roleDefinitions/" + CRYPTO_USER)
+    assert grants[0].inputs["scope"] == mock_id(key)  # the key itself, never the vault
+    return identity
+
+
+def _principal(identity) -> str:
+    from stacks.engine import _uuid
+
+    return _uuid(f"principal:{identity.name}")
+
+
+def test_prod_stack_key_is_rsa_3072_rotated_protected_in_the_stack_vault():
+    i = inv("autopr", "prod")
+    vault = one(i, "keyvault:Vault", "network-vault")
+    key = one(i, "keyvault:Key", "network-key")
+    assert key.inputs["vaultName"] == vault.inputs["vaultName"]
+    p = key.inputs["properties"]
+    assert p["kty"] == "RSA" and p["keySize"] in (3072, 4096) and p["keyOps"] == ["wrapKey", "unwrapKey"]
+    policy = p["rotationPolicy"]
+    assert policy["attributes"]["expiryTime"] == "P1Y"
+    assert {"action": {"type": "rotate"}, "trigger": {"timeBeforeExpiry": "P90D"}} in policy["lifetimeActions"]
+    assert key.protect and key.retain_on_delete
+    assert vault.inputs["properties"]["enablePurgeProtection"] is True  # Azure refuses CMK on a vault without it
+
+
+def test_prod_flexible_server_encrypts_with_the_stack_key_and_the_paired_region_key_for_geo_backups():
+    i = inv("autopr", "prod")
+    server = one(i, "dbforpostgresql:Server")
+    key, geo_key = one(i, "keyvault:Key", "network-key"), one(i, "keyvault:Key", "network-geo-key")
+    identity = _encryption_identity(i, key, "network-cmk-identity")
+    geo_identity = _encryption_identity(i, geo_key, "network-geo-identity")
+    enc = server.inputs["dataEncryption"]
+    assert enc == {
+        "type": "AzureKeyVault", "primaryKeyURI": _key_uri(key), "primaryUserAssignedIdentityId": mock_id(identity),
+        "geoBackupKeyURI": _key_uri(geo_key), "geoBackupUserAssignedIdentityId": mock_id(geo_identity),
+    }
+    assert server.inputs["identity"] == {"type": "UserAssigned", "userAssignedIdentities": {mock_id(identity): {}, mock_id(geo_identity): {}}}
+    # Azure wants the geo-backup key, its vault and identity in the paired region (eastus2 -> centralus).
+    geo_vault = one(i, "keyvault:Vault", "network-geo-vault")
+    assert geo_vault.inputs["location"] == "centralus" and geo_identity.inputs["location"] == "centralus"
+    assert geo_key.inputs["vaultName"] == geo_vault.inputs["vaultName"] != one(i, "keyvault:Vault", "network-vault").inputs["vaultName"]
+    assert geo_vault.inputs["properties"]["enablePurgeProtection"] is True and geo_vault.inputs["properties"]["publicNetworkAccess"] == "Disabled"
+    assert geo_key.protect
+
+
+def test_prod_managed_redis_encrypts_with_a_version_of_the_stack_key():
+    i = inv("autopr", "prod")
+    cluster = one(i, "redisenterprise:RedisEnterprise")
+    key = one(i, "keyvault:Key", "network-key")
+    identity = _encryption_identity(i, key, "network-cmk-identity")
+    cmk = cluster.inputs["encryption"]["customerManagedKeyEncryption"]
+    assert cmk["keyEncryptionKeyUrl"].startswith(_key_uri(key) + "/")  # the API takes versioned URLs only
+    assert cmk["keyEncryptionKeyIdentity"] == {"identityType": "userAssignedIdentity", "userAssignedIdentityResourceId": mock_id(identity)}
+    assert cluster.inputs["identity"] == {"type": "UserAssigned", "userAssignedIdentities": [mock_id(identity)]}
+
+
+def test_prod_azure_files_account_encrypts_with_the_stack_key():
+    i = inv("compyle", "prod")
+    key = one(i, "keyvault:Key", "network-key")
+    identity = _encryption_identity(i, key, "network-cmk-identity")
+    vault = one(i, "keyvault:Vault", "network-vault")
+    for account in i.of_type("storage:StorageAccount"):
+        enc = account.inputs["encryption"]
+        assert enc["keySource"] == "Microsoft.Keyvault", account.name
+        assert enc["keyVaultProperties"] == {"keyName": key.inputs["keyName"], "keyVaultUri": f"https://{vault.inputs['vaultName']}.vault.azure.net/"}
+        assert enc["encryptionIdentity"] == {"encryptionUserAssignedIdentity": mock_id(identity)}
+        assert account.inputs["identity"] == {"type": "UserAssigned", "userAssignedIdentities": [mock_id(identity)]}
+
+
+def test_prod_backup_vaults_encrypt_with_the_stack_key():
+    i = inv("compyle", "prod")
+    key = one(i, "keyvault:Key", "network-key")
+    identity = mock_id(_encryption_identity(i, key, "network-cmk-identity"))
+    dpp = one(i, "dataprotection:BackupVault")
+    assert dpp.inputs["properties"]["securitySettings"]["encryptionSettings"] == {
+        "state": "Enabled", "keyVaultProperties": {"keyUri": _key_uri(key)}, "kekIdentity": {"identityType": "UserAssigned", "identityId": identity}}
+    assert dpp.inputs["identity"] == {"type": "SystemAssigned,UserAssigned", "userAssignedIdentities": [identity]}  # system identity keeps the backup roles
+    rsv = one(i, "recoveryservices:Vault")
+    assert rsv.inputs["properties"]["encryption"] == {
+        "keyVaultProperties": {"keyUri": _key_uri(key)}, "kekIdentity": {"userAssignedIdentity": identity, "useSystemAssignedIdentity": False}}
+    assert rsv.inputs["identity"] == {"type": "SystemAssigned, UserAssigned", "userAssignedIdentities": [identity]}
+
+
+def test_staging_has_no_customer_managed_keys():
+    for app in ("autopr", "compyle"):
+        i = inv(app, "staging")
+        assert not i.of_type("keyvault:Key"), app
+        assert [r.name for r in i.of_type("keyvault:Vault")] == ["network-vault"]
+        assert "dataEncryption" not in one(i, "dbforpostgresql:Server").inputs
+        assert "encryption" not in one(i, "redisenterprise:RedisEnterprise").inputs
+        for account in i.of_type("storage:StorageAccount"):
+            assert account.inputs["encryption"]["keySource"] == "Microsoft.Storage"
+        for vault in i.of_type("dataprotection:BackupVault"):
+            assert "encryptionSettings" not in vault.inputs["properties"]["securitySettings"]
+        for vault in i.of_type("recoveryservices:Vault"):
+            assert "encryption" not in vault.inputs["properties"]
+
+
+def test_cmk_with_geo_backups_in_a_location_without_a_paired_region_exits_2(tmp_path, capsys):
+    for name in ("Pulumi.yaml", "Pulumi.azure-prod.yaml", "Pulumi.prod.yaml"):
+        if (ROOT / name).exists():
+            shutil.copy(ROOT / name, tmp_path / name)
+    assert_clear(*plan(tmp_path, capsys, "prodkit:location=italynorth", stack="azure-prod"), "prodkit:location", "'italynorth'", "no Azure paired region")
+    # staging (no customer-managed keys) plans there
+    shutil.copy(ROOT / "Pulumi.azure-staging.yaml", tmp_path / "Pulumi.azure-staging.yaml")
+    code, err = plan(tmp_path, capsys, "prodkit:location=italynorth")
+    assert code == 0, err
+
+
 # --- WebService: Container Apps ------------------------------------------------------------------------------------
 
 def test_container_app_secrets_are_key_vault_references_granted_one_by_one():
     i = inv("autopr", "prod")
     app = one(i, "app:ContainerApp")
     secrets = app.inputs["configuration"]["secrets"]
-    identity = mock_id(one(i, "managedidentity:UserAssignedIdentity"))
+    identity = mock_id(one(i, "managedidentity:UserAssignedIdentity", "engine-identity"))
     assert secrets and all(set(s) == {"name", "keyVaultUrl", "identity"} and s["identity"] == identity for s in secrets)
     env = {e["name"]: e for e in app.inputs["template"]["containers"][0]["env"]}
     for name in ("GITHUB_TOKEN", "OPENAI_API_KEY", "DATABASE_URL", "REDIS_URL"):

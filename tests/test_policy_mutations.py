@@ -306,6 +306,43 @@ def azure_vault_wide_grant(rs):
     return r
 
 
+def azure_server_microsoft_key(rs):
+    r = first(rs, "dbforpostgresql:Server")
+    r["inputs"]["dataEncryption"] = {"type": "SystemManaged"}
+    return r
+
+
+def azure_redis_microsoft_key(rs):
+    r = first(rs, "redisenterprise:RedisEnterprise")
+    del r["inputs"]["encryption"]
+    return r
+
+
+def azure_files_microsoft_key(rs):
+    r = first(rs, "storage:StorageAccount")
+    r["inputs"]["encryption"]["keySource"] = "Microsoft.Storage"
+    del r["inputs"]["encryption"]["keyVaultProperties"]
+    return r
+
+
+def azure_backup_vault_microsoft_key(rs):
+    r = first(rs, "dataprotection:BackupVault")
+    del r["inputs"]["properties"]["securitySettings"]["encryptionSettings"]
+    return r
+
+
+def azure_vault_wide_crypto_grant(rs):
+    r = first(rs, "authorization:RoleAssignment", lambda r: r["inputs"].get("roleDefinitionId", "").endswith("e147488a-f6f5-4113-8e2d-b22465e65bf6"))
+    r["inputs"]["scope"] = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/v"
+    return r
+
+
+def azure_key_not_protected(rs):
+    r = first(rs, "keyvault:Key")
+    r["protect"] = False
+    return r
+
+
 def secret_without_cmk(rs):
     r = first(rs, "secretsmanager/secret:Secret", lambda r: r["name"].startswith("engine-"))
     del r["inputs"]["kmsKeyId"]
@@ -389,6 +426,12 @@ MUTATIONS = [
     ("Azure delete lock removed", "autopr", "azure", azure_lock_removed, "azure-delete-lock"),
     ("Azure WAF not linked", "autopr", "azure", azure_waf_unlinked, "azure-front-door-waf"),
     ("Azure vault-wide secret grant", "autopr", "azure", azure_vault_wide_grant, "azure-key-vault-secret-scoped-access"),
+    ("Azure server on a Microsoft-managed key", "autopr", "azure", azure_server_microsoft_key, "azure-customer-managed-keys"),
+    ("Azure Redis on a Microsoft-managed key", "autopr", "azure", azure_redis_microsoft_key, "azure-customer-managed-keys"),
+    ("Azure Files on a Microsoft-managed key", "compyle", "azure", azure_files_microsoft_key, "azure-customer-managed-keys"),
+    ("Azure backup vault on a Microsoft-managed key", "autopr", "azure", azure_backup_vault_microsoft_key, "azure-customer-managed-keys"),
+    ("Azure vault-wide crypto grant", "autopr", "azure", azure_vault_wide_crypto_grant, "azure-customer-managed-keys"),
+    ("Azure customer-managed key not protected", "autopr", "azure", azure_key_not_protected, "azure-stateful-protected"),
 ]
 
 

@@ -32,6 +32,8 @@ _IRREGULAR = {
     "public_ip_address_version": "publicIPAddressVersion",
     "public_ip_allocation_method": "publicIPAllocationMethod",
     "resource_id": "resourceID",  # dataprotection Datasource, the only resource_id the backends set
+    "primary_key_uri": "primaryKeyURI",  # dbforpostgresql DataEncryption
+    "geo_backup_key_uri": "geoBackupKeyURI",
 }
 _SNAKE = re.compile(r"_([a-z0-9])")
 _CAMEL = re.compile(r"(?<!^)([A-Z])")
@@ -151,7 +153,7 @@ network = _module("network", {
     "PrivateEndpoint": (), "PrivateDnsZoneGroup": (),
 })
 privatedns = _module("privatedns", {"PrivateZone": (), "VirtualNetworkLink": ()})
-keyvault = _module("keyvault", {"Vault": ("properties",), "Secret": ("properties",)})
+keyvault = _module("keyvault", {"Vault": ("properties",), "Secret": ("properties",), "Key": ("key_uri", "key_uri_with_version")})
 operationalinsights = _module("operationalinsights", {"Workspace": ("customer_id",)})
 app = _module("app", {
     "ManagedEnvironment": ("default_domain", "static_ip"), "ContainerApp": ("latest_revision_fqdn", "configuration"),

@@ -4,7 +4,7 @@
 |---|---|---|---|
 | aws | AWS Backup vault (KMS) + plan (schedule, retention, optional cross-region copy) + selection | RDS instance | EFS file systems |
 | gcp | Cloud SQL automated backups (start time from the schedule, retention from the spec, set on the instance) + with `gcp.export_bucket`: a versioned, retention-locked bucket (uniform access, public access prevention) receiving scheduled exports | Cloud SQL | Storage Transfer Service job copying the volume's bucket to a retention-locked backup bucket on the schedule |
-| azure | Data Protection backup vault (soft delete, immutability with deletion protection) + policy on the schedule with `retention_days` + backup instance; the vault's identity gets the roles Azure Backup needs | Flexible Server long-term backups (beside its own 7-35 day PITR backups) | Azure Files share backup with the same vault's schedule and retention |
+| azure | Data Protection backup vault (soft delete, immutability with deletion protection) + policy on the schedule with `retention_days` + backup instance; the vault's identity gets the roles Azure Backup needs; vaults on the stack's Key Vault key when the Network has one | Flexible Server long-term backups (beside its own 7-35 day PITR backups) | Azure Files share backup with the same vault's schedule and retention |
 | kubernetes | CNPG ScheduledBackup `method: plugin` (Barman Cloud plugin) into the cluster's ObjectStore (bucket, retention); Velero Schedules for volumes | CNPG Cluster | Velero `Schedule` per volume: file-system backup (node-agent), cron, `ttl` = retention |
 """
 

@@ -13,6 +13,11 @@ by ManagedPostgres). This component adds the scheduled, separately retained copi
   protection container and each share as a protected item. Azure Files backup runs daily or hourly only: a weekly
   cron (compyle's workspaces) runs daily at its time, each copy kept ``retention_days`` (more copies, never fewer).
 
+With the Network's customer-managed key (prod) both vaults encrypt their backup data with the stack key
+(versionless URI), through the Network's encryption identity attached beside the system-assigned one (which keeps
+the backup roles). Azure accepts this on a new vault only (nothing protected yet): an existing prod vault keeps
+Microsoft-managed keys until it is recreated.
+
 Cron schedules: Azure Backup runs at most daily (weekly for chosen weekdays), at one time of day, in UTC. An
 hourly cron (seed 004) becomes daily at the given minute past 00 UTC; the Flexible Server's own PITR backups
 (continuous WAL) give the hourly recovery point objective. Anything else a cron can say (day of month, several
@@ -90,15 +95,21 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
     if args.database is not None:
         db = args.database.handle
         net = db.network
+        cmk = getattr(net, "cmk_key_uri", None) is not None
         vault = dataprotection.BackupVault(
             f"{name}-vault", resource_group_name=net.resource_group_name, location=net.location,
             vault_name=platform.physical_name(f"{name}-vault", limit=50),
-            identity=dataprotection.DppIdentityDetailsArgs(type="SystemAssigned"),
+            identity=dataprotection.DppIdentityDetailsArgs(type="SystemAssigned,UserAssigned", user_assigned_identities=[net.cmk_identity_id])
+            if cmk else dataprotection.DppIdentityDetailsArgs(type="SystemAssigned"),
             properties=dataprotection.BackupVaultArgs(
                 storage_settings=[dataprotection.StorageSettingArgs(datastore_type="VaultStore", type=opts.vault_redundancy)],
                 security_settings=dataprotection.SecuritySettingsArgs(
                     soft_delete_settings=dataprotection.SoftDeleteSettingsArgs(state="On", retention_duration_in_days=14),
                     immutability_settings=dataprotection.ImmutabilitySettingsArgs(state=immutability),
+                    encryption_settings=dataprotection.EncryptionSettingsArgs(
+                        state="Enabled", key_vault_properties=dataprotection.CmkKeyVaultPropertiesArgs(key_uri=net.cmk_key_uri),
+                        kek_identity=dataprotection.CmkKekIdentityArgs(identity_type="UserAssigned", identity_id=net.cmk_identity_id),
+                    ) if cmk else None,
                 ),
             ),
             tags=tags, opts=protect,
@@ -179,12 +190,18 @@ def _volumes(name: str, args: Any, platform: Platform, tags: dict[str, str], pro
 
     net = args.volumes[0].service.handle.network
     rg = net.resource_group_name
+    cmk = getattr(net, "cmk_key_uri", None) is not None
     vault = recoveryservices.Vault(
         f"{name}-files-vault", resource_group_name=rg, location=net.location,
         vault_name=platform.physical_name(f"{name}-files-vault", limit=50),
         sku=recoveryservices.SkuArgs(name="RS0", tier="Standard"),
-        identity=recoveryservices.IdentityDataArgs(type="SystemAssigned"),
+        identity=recoveryservices.IdentityDataArgs(type="SystemAssigned, UserAssigned", user_assigned_identities=[net.cmk_identity_id])
+        if cmk else recoveryservices.IdentityDataArgs(type="SystemAssigned"),
         properties=recoveryservices.VaultPropertiesArgs(
+            encryption=recoveryservices.VaultPropertiesEncryptionArgs(
+                key_vault_properties=recoveryservices.CmkKeyVaultPropertiesArgs(key_uri=net.cmk_key_uri),
+                kek_identity=recoveryservices.CmkKekIdentityArgs(user_assigned_identity=net.cmk_identity_id, use_system_assigned_identity=False),
+            ) if cmk else None,
             public_network_access="Disabled",
             redundancy_settings=recoveryservices.VaultPropertiesRedundancySettingsArgs(
                 standard_tier_storage_redundancy="GeoRedundant" if opts.vault_redundancy == "GeoRedundant" else "LocallyRedundant" if opts.vault_redundancy == "LocallyRedundant" else "ZoneRedundant",

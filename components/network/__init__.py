@@ -4,7 +4,7 @@
 |---|---|---|---|
 | aws | VPC over `zones` AZs (at least 2): public (ALB, NAT), private (tasks) and isolated (RDS, ElastiCache) subnets, DB/cache subnet groups, flow logs (stack KMS key), default SG stripped, S3 gateway endpoint, ECR/Secrets Manager/Logs interface endpoints (+ `ssmmessages`, `monitoring` when asked), one customer-managed KMS key per stack, optional ECR pull-through cache rules | security groups per component, opened by links | NAT gateway: one (staging) or one per AZ (`nat_per_zone`) |
 | gcp | custom-mode VPC + regional subnet (Private Google Access, flow logs to a log bucket with the retention), private services access range + peering (Cloud SQL, Memorystore), Cloud DNS private zone `run.app` for internal service calls, Cloud KMS key with `customer_managed_keys` | firewall: deny all ingress and egress, allows for the private services range, Google's private API range, and HTTPS out for `internet-egress`-tagged services | Cloud Router + Cloud NAT (with `gcp.nat`) |
-| azure | resource group; VNet with subnets delegated to Container Apps and PostgreSQL plus a private-endpoint subnet; private DNS zones (PostgreSQL, Managed Redis, Key Vault) linked to the VNet; the stack's Key Vault (RBAC, purge protection, private endpoint only); Log Analytics workspace and the internal Container Apps environment (one per delegated subnet, so the Network owns it) | NSG per subnet: deny by default, allows only the links' ports from the apps subnet | NAT gateway on the apps subnet (image pulls and `internet_egress`; Container Apps cannot restrict egress per app) |
+| azure | resource group; VNet with subnets delegated to Container Apps and PostgreSQL plus a private-endpoint subnet; private DNS zones (PostgreSQL, Managed Redis, Key Vault) linked to the VNet; the stack's Key Vault (RBAC, purge protection, private endpoint only) and, with `azure.customer_managed_keys`, its RSA 3072 key (90-day-before-expiry rotation) + an identity with Crypto Service Encryption User on that key, plus a paired-region vault/key/identity for geo-backups (`azure.geo_backup_key`); Log Analytics workspace and the internal Container Apps environment (one per delegated subnet, so the Network owns it) | NSG per subnet: deny by default, allows only the links' ports from the apps subnet | NAT gateway on the apps subnet (image pulls and `internet_egress`; Container Apps cannot restrict egress per app) |
 | kubernetes | Namespace labelled Pod Security `restricted`, default-deny ingress+egress NetworkPolicy, DNS egress, ResourceQuota/LimitRange | NetworkPolicies opened by links and for the Gateway data plane (Envoy Gateway namespace) | per-service internet egress policy (`internet_egress`) |
 """
 
@@ -57,6 +57,14 @@ class AzureNetworkOptions:
     """Spread the Container Apps environment over availability zones. Default: off; prod turns it on."""
     key_vault_sku: str = "standard"
     """Key Vault SKU: "standard" or "premium" (HSM-backed keys). Default: "standard"."""
+    customer_managed_keys: bool = False
+    """Create the stack's Key Vault key (RSA 3072, rotated 90 days before its one-year expiry) and a user-assigned
+    identity holding "Key Vault Crypto Service Encryption User" on exactly that key; Flexible Server, Managed Redis
+    and the Azure Files accounts then encrypt with it. Default: off (Microsoft-managed keys); prod turns it on."""
+    geo_backup_key: bool = False
+    """With ``customer_managed_keys``: a second vault, key and identity in the location's Azure paired region,
+    which Flexible Server needs to encrypt geo-redundant backups with a customer-managed key. Default: off; the
+    stack turns it on when prod asks for both geo-redundant backups and customer-managed keys."""
 
     def __post_init__(self) -> None:
         if self.key_vault_sku not in ("standard", "premium"):

@@ -28,6 +28,19 @@ VNet-integrated with an internal load balancer, public network access disabled (
 private endpoint), peer traffic encrypted, zone-redundant with `azure.zone_redundant`; its logs go to the workspace
 through a diagnostic setting (no shared key in state).
 
+Customer-managed keys (``azure.customer_managed_keys``, on in prod): the Key Vault key ``{name}-key`` (RSA 3072,
+wrapKey/unwrapKey, rotation policy: a new version 90 days before the one-year expiry, a notification 30 days
+before), ``protect`` and retained on delete (losing the key loses the data); a user-assigned identity
+``{name}-cmk-identity`` holding **Key Vault Crypto Service Encryption User** on exactly that key (scope: the key,
+never the vault), which Flexible Server, Managed Redis and the Azure Files accounts attach to unwrap their data
+keys. The vault's firewall then lets trusted Azure services through (``bypass`` AzureServices; public network
+access stays Disabled, which still admits private-endpoint and trusted-service traffic): Flexible Server and
+Storage reach the key as trusted services. With ``azure.geo_backup_key`` (prod: geo-redundant backups *and*
+customer-managed keys) a second vault ``{name}-geo-vault`` in the location's Azure paired region holds
+``{name}-geo-key`` (same policy) with its own identity ``{name}-geo-identity`` in that region: Azure requires the
+geo-backup key and identity in the region the backups are copied to. A location without a paired region
+(e.g. italynorth, polandcentral) is refused for that combination.
+
 Cost: NAT gateway ~$33/month + data; private endpoints ~$7.30/month each; Log Analytics per GB ingested; private
 DNS zones $0.50/month each.
 """
@@ -70,6 +83,30 @@ def subnet_plan(cidr: str) -> dict[str, str]:
     return {tier: str(blocks[i]) for i, tier in enumerate(_TIERS)}
 
 
+#: Azure paired regions (the region Flexible Server copies geo-redundant backups to). Locations missing here have
+#: no pair.
+PAIRED_REGIONS = {
+    "eastus": "westus", "westus": "eastus", "eastus2": "centralus", "centralus": "eastus2", "westus2": "westcentralus",
+    "westcentralus": "westus2", "westus3": "eastus", "northcentralus": "southcentralus", "southcentralus": "northcentralus",
+    "canadacentral": "canadaeast", "canadaeast": "canadacentral", "brazilsouth": "southcentralus", "brazilsoutheast": "brazilsouth",
+    "northeurope": "westeurope", "westeurope": "northeurope", "uksouth": "ukwest", "ukwest": "uksouth",
+    "francecentral": "francesouth", "francesouth": "francecentral", "germanywestcentral": "germanynorth",
+    "germanynorth": "germanywestcentral", "switzerlandnorth": "switzerlandwest", "switzerlandwest": "switzerlandnorth",
+    "norwayeast": "norwaywest", "norwaywest": "norwayeast", "swedencentral": "swedensouth", "swedensouth": "swedencentral",
+    "eastasia": "southeastasia", "southeastasia": "eastasia", "japaneast": "japanwest", "japanwest": "japaneast",
+    "koreacentral": "koreasouth", "koreasouth": "koreacentral", "centralindia": "southindia", "southindia": "centralindia",
+    "westindia": "southindia", "jioindiawest": "jioindiacentral", "jioindiacentral": "jioindiawest",
+    "australiaeast": "australiasoutheast", "australiasoutheast": "australiaeast", "australiacentral": "australiacentral2",
+    "australiacentral2": "australiacentral", "uaenorth": "uaecentral", "uaecentral": "uaenorth",
+    "southafricanorth": "southafricawest", "southafricawest": "southafricanorth",
+}
+#: Built-in role "Key Vault Crypto Service Encryption User" (get, wrapKey, unwrapKey on a key).
+CRYPTO_SERVICE_ENCRYPTION_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
+KEY_SIZE = 3072
+KEY_EXPIRY = "P1Y"
+KEY_ROTATE_BEFORE_EXPIRY = "P90D"
+
+
 def validate(args: Any, platform: Platform) -> None:
     """The apps subnet must be large enough for a workload-profiles environment; a location is required."""
     net = ipaddress.ip_network(args.cidr, strict=True)
@@ -77,13 +114,21 @@ def validate(args: Any, platform: Platform) -> None:
         raise InputError("network.cidr", args.cidr, f"too small for Azure: the Container Apps subnet (1/16 of the VNet) must be /{_SMALLEST_APPS_SUBNET} or larger; use /{_SMALLEST_APPS_SUBNET - _SPLIT_BITS} or larger")
     if not platform.region:
         raise InputError("prodkit:location", None, "required on Azure: the location of every regional resource, e.g. 'eastus2'")
-    options_for(args, Cloud.AZURE, AzureNetworkOptions)
+    opts = options_for(args, Cloud.AZURE, AzureNetworkOptions)
+    if opts.geo_backup_key and not opts.customer_managed_keys:
+        raise InputError("azure.geo_backup_key", True, "a geo-backup key only makes sense with azure.customer_managed_keys on")
+    if opts.geo_backup_key and platform.region not in PAIRED_REGIONS:
+        raise InputError(
+            "prodkit:location", platform.region,
+            "has no Azure paired region, and Flexible Server needs the geo-backup key of customer-managed-key encryption in "
+            "a vault in the paired region: pick a paired location (e.g. " + ", ".join(sorted(PAIRED_REGIONS)[:6]) + ", ...)",
+        )
 
 
-def vault_name(platform: Platform) -> str:
+def vault_name(platform: Platform, region: str | None = None) -> str:
     """Key Vault names are global, 3-24 characters: `{app}-{stack}` cut to 17 plus a stable 6-character hash."""
     base = f"{platform.app}-{platform.stack}"[:17].rstrip("-")
-    digest = hashlib.sha1(f"{platform.app}/{platform.stack}/{platform.region}".encode()).hexdigest()[:6]
+    digest = hashlib.sha1(f"{platform.app}/{platform.stack}/{region or platform.region}".encode()).hexdigest()[:6]
     return f"{base}-{digest}"
 
 
@@ -211,18 +256,23 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
     files_zone = zone("files", FILES_ZONE)
 
     # --- the stack's Key Vault --------------------------------------------------------------------------------
-    vault = keyvault.Vault(
-        f"{name}-vault", resource_group_name=rg.name, location=location, vault_name=vault_name(platform),
-        properties=keyvault.VaultPropertiesArgs(
-            tenant_id=client.tenant_id, sku=keyvault.SkuArgs(family="A", name=opts.key_vault_sku),
-            enable_rbac_authorization=True, enable_soft_delete=True, soft_delete_retention_in_days=90,
-            enable_purge_protection=True, public_network_access="Disabled",
-            network_acls=keyvault.NetworkRuleSetArgs(default_action="Deny", bypass="None"),
-            enabled_for_deployment=False, enabled_for_disk_encryption=False, enabled_for_template_deployment=False,
-        ),
-        tags=tags, opts=child,
-    )
+    def stack_vault(role: str, region: str) -> keyvault.Vault:
+        return keyvault.Vault(
+            f"{name}-{role}", resource_group_name=rg.name, location=region, vault_name=vault_name(platform, None if region == location else region),
+            properties=keyvault.VaultPropertiesArgs(
+                tenant_id=client.tenant_id, sku=keyvault.SkuArgs(family="A", name=opts.key_vault_sku),
+                enable_rbac_authorization=True, enable_soft_delete=True, soft_delete_retention_in_days=90,
+                enable_purge_protection=True, public_network_access="Disabled",
+                # Customer-managed keys: Flexible Server and Storage reach the key as trusted Azure services.
+                network_acls=keyvault.NetworkRuleSetArgs(default_action="Deny", bypass="AzureServices" if opts.customer_managed_keys else "None"),
+                enabled_for_deployment=False, enabled_for_disk_encryption=False, enabled_for_template_deployment=False,
+            ),
+            tags=tags, opts=child,
+        )
+
+    vault = stack_vault("vault", location)
     private_endpoint(f"{name}-vault", platform, rg.name, location, ep_subnet.id, vault.id, "vault", vault_zone.id, tags, child)
+    cmk = _customer_managed_keys(name, platform, opts, rg, vault, location, subscription_id, tags, child, stack_vault)
 
     # --- logs and the Container Apps environment ------------------------------------------------------------------
     workspace = operationalinsights.Workspace(
@@ -273,8 +323,67 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         environment_name=environment.name,
         environment_domain=environment.default_domain,
         zone_redundant=opts.zone_redundant,
+        **cmk,
     )
     return {"network_id": vnet.id, "handle": handle}
+
+
+def _customer_managed_keys(name: str, platform: Platform, opts: AzureNetworkOptions, rg: Any, vault: Any, location: str,
+                           subscription_id: Any, tags: dict[str, str], child: pulumi.ResourceOptions, stack_vault: Any) -> dict[str, Any]:
+    """The stack key (+ the paired-region geo-backup key) and the identities allowed to use exactly that key."""
+    from .._core import stateful_opts
+    from .._core.azure import managedidentity
+
+    none = {"cmk_key_id": None, "cmk_key_uri": None, "cmk_key_uri_with_version": None, "cmk_key_name": None,
+            "cmk_identity_id": None, "geo_key_uri": None, "geo_identity_id": None, "geo_location": None}
+    if not opts.customer_managed_keys:
+        return none
+    # Only prod asks for customer-managed keys, and losing the key loses the data: always protected.
+    protect = stateful_opts(child, True)
+    encryption_user = role_definition(subscription_id, CRYPTO_SERVICE_ENCRYPTION_USER)
+
+    def key_with_identity(role: str, in_vault: Any, region: str) -> tuple[Any, Any, str]:
+        key_name = platform.physical_name(role, limit=127)
+        key = keyvault.Key(
+            f"{name}-{role}", resource_group_name=rg.name, vault_name=in_vault.name, key_name=key_name,
+            properties=keyvault.KeyPropertiesArgs(
+                kty="RSA", key_size=KEY_SIZE, key_ops=["wrapKey", "unwrapKey"],
+                attributes=keyvault.KeyAttributesArgs(enabled=True, exportable=False),
+                rotation_policy=keyvault.RotationPolicyArgs(
+                    attributes=keyvault.KeyRotationPolicyAttributesArgs(expiry_time=KEY_EXPIRY),
+                    lifetime_actions=[
+                        keyvault.LifetimeActionArgs(action=keyvault.ActionArgs(type="rotate"),
+                                                    trigger=keyvault.TriggerArgs(time_before_expiry=KEY_ROTATE_BEFORE_EXPIRY)),
+                        keyvault.LifetimeActionArgs(action=keyvault.ActionArgs(type="notify"),
+                                                    trigger=keyvault.TriggerArgs(time_before_expiry="P30D")),
+                    ],
+                ),
+            ),
+            tags=tags, opts=protect,
+        )
+        identity_role = role.replace("key", "identity") if role != "key" else "cmk-identity"
+        identity = managedidentity.UserAssignedIdentity(
+            f"{name}-{identity_role}", resource_group_name=rg.name, location=region,
+            resource_name_=platform.physical_name(f"{name}-{identity_role}", limit=128), tags=tags, opts=child,
+        )
+        grant = authorization.RoleAssignment(
+            f"{name}-{role}-encryption-user", principal_id=identity.principal_id, principal_type="ServicePrincipal",
+            role_definition_id=encryption_user, scope=key.id,
+            description=f"wrap/unwrap data keys with {key_name} (customer-managed key encryption)", opts=child,
+        )
+        # Consumers read the identity id through the grant, so they are created after the grant exists.
+        identity_id = pulumi.Output.all(identity.id, grant.id).apply(lambda v: v[0])
+        return key, identity_id, key_name
+
+    key, identity_id, key_name = key_with_identity("key", vault, location)
+    out = {**none, "cmk_key_id": key.id, "cmk_key_uri": key.key_uri, "cmk_key_uri_with_version": key.key_uri_with_version,
+           "cmk_key_name": key_name, "cmk_identity_id": identity_id}
+    if opts.geo_backup_key:
+        paired = PAIRED_REGIONS[location]
+        geo_vault = stack_vault("geo-vault", paired)
+        geo_key, geo_identity_id, _ = key_with_identity("geo-key", geo_vault, paired)
+        out.update(geo_key_uri=geo_key.key_uri, geo_identity_id=geo_identity_id, geo_location=paired)
+    return out
 
 
 def private_endpoint(prefix: str, platform: Platform, resource_group: Any, location: str, subnet_id: Any, target_id: Any,

@@ -16,6 +16,12 @@ What it creates:
 * the app's database (UTF8);
 * ``DATABASE_URL`` (``postgresql://user:password@host:5432/db?sslmode=require``) as a Key Vault secret, which linked
   services reference; their identities are granted read on exactly that secret;
+* with the Network's customer-managed key (``customer_managed_keys``, prod): ``dataEncryption`` type AzureKeyVault
+  with the stack key's versionless URI (Flexible Server follows new key versions, so rotation needs no update)
+  and the Network's encryption identity attached to the server; with geo-redundant backups also the paired-region
+  key and identity (``geoBackupKeyURI`` / ``geoBackupUserAssignedIdentityId``), which Azure requires in the region
+  the backups are copied to. The choice is made at creation only: Azure cannot switch a server between
+  Microsoft- and customer-managed keys afterwards;
 * with ``deletion_protection``: ``protect`` and retain-on-delete on the server, and a CanNotDelete management lock on
   it (Azure has no deletion-protection flag on Flexible Server; the lock is the equivalent).
 
@@ -83,6 +89,10 @@ def validate(args: Any, platform: Platform) -> None:
     storage_size(args.storage_gib)
     if not 7 <= args.backup_retention_days <= 35:
         raise InputError("postgres.backup_retention_days", args.backup_retention_days, "allowed on Flexible Server: 7 to 35 days")
+    net = getattr(getattr(args, "network", None), "handle", None)
+    if getattr(net, "cmk_key_uri", None) is not None and options_for(args, Cloud.AZURE, AzurePostgresOptions).geo_redundant_backup \
+            and getattr(net, "geo_key_uri", None) is None:
+        raise InputError("azure.geo_redundant_backup", True, "with customer-managed keys Flexible Server needs a geo-backup key in the paired region: turn on the Network's azure.geo_backup_key or turn geo-redundant backups off")
     for key in args.parameters:
         if key in _OWNED:
             raise InputError(f"postgres.parameters.{key}", args.parameters[key], "prodkit sets this parameter on Azure (TLS and extensions); remove it")
@@ -93,6 +103,23 @@ def _maintenance(backup_window: str) -> dbforpostgresql.MaintenanceWindowArgs:
     h, m = (int(x) for x in backup_window.split("-")[1].split(":"))
     minute = (h * 60 + m + 60) % 1440
     return dbforpostgresql.MaintenanceWindowArgs(custom_window="Enabled", day_of_week=0, start_hour=minute // 60, start_minute=minute % 60)
+
+
+def _encryption(net: Any, geo: bool) -> dict[str, Any]:
+    """`identity` + `data_encryption` of the server with the stack's customer-managed key (nothing without one)."""
+    key_uri = getattr(net, "cmk_key_uri", None)
+    if key_uri is None:
+        return {}
+    ids = [net.cmk_identity_id] + ([net.geo_identity_id] if geo else [])
+    return {
+        "identity": dbforpostgresql.UserAssignedIdentityArgs(
+            type="UserAssigned", user_assigned_identities=pulumi.Output.all(*ids).apply(lambda v: {i: {} for i in v}),
+        ),
+        "data_encryption": dbforpostgresql.DataEncryptionArgs(
+            type="AzureKeyVault", primary_key_uri=key_uri, primary_user_assigned_identity_id=net.cmk_identity_id,
+            geo_backup_key_uri=net.geo_key_uri if geo else None, geo_backup_user_assigned_identity_id=net.geo_identity_id if geo else None,
+        ),
+    }
 
 
 def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOptions) -> dict[str, Any]:
@@ -129,6 +156,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
             geo_redundant_backup="Enabled" if opts.geo_redundant_backup else "Disabled",
         ),
         maintenance_window=_maintenance(args.backup_window), create_mode="Create", tags=tags,
+        **_encryption(net, opts.geo_redundant_backup),
         opts=pulumi.ResourceOptions.merge(protect, pulumi.ResourceOptions(
             # Set once at creation (changing them replaces nothing but is refused by Azure after create).
             ignore_changes=["administratorLoginPassword"],

@@ -15,6 +15,10 @@ What it creates:
 * a private endpoint (group ``redisEnterprise``) in the endpoints subnet, registered in ``privatelink.redis.azure.net``;
 * ``REDIS_URL`` (``rediss://:<key>@<host>:10000/0``) and the bare access key as Key Vault secrets; linked services
   reference the URL, and the key (for the KEDA scaler's ``password``) when an Autoscaler scales on a queue;
+* with the Network's customer-managed key (prod): ``encryption.customerManagedKeyEncryption`` with the stack key
+  and the Network's encryption identity (user-assigned, attached to the cluster). The API takes a *versioned* key
+  URL only, so after the key rotates (90 days before its one-year expiry) the cluster stays on the old version
+  until the next ``pulumi up`` after a ``pulumi refresh`` moves it to the current one;
 * with ``deletion_protection``: ``protect`` and retain-on-delete on the cluster and database, a CanNotDelete lock.
 
 Managed Redis keeps no automatic snapshots: ``snapshot_retention_days`` has no effect here (AOF gives the
@@ -84,6 +88,23 @@ def validate(args: Any, platform: Platform) -> None:
     sku_of(args)
 
 
+def _encryption(net: Any) -> dict[str, Any]:
+    """`identity` + `encryption` of the cluster with the stack's customer-managed key (nothing without one)."""
+    if getattr(net, "cmk_key_uri", None) is None:
+        return {}
+    return {
+        "identity": redisenterprise.ManagedServiceIdentityArgs(type="UserAssigned", user_assigned_identities=[net.cmk_identity_id]),
+        "encryption": redisenterprise.ClusterPropertiesEncryptionArgs(
+            customer_managed_key_encryption=redisenterprise.ClusterPropertiesCustomerManagedKeyEncryptionArgs(
+                key_encryption_key_url=net.cmk_key_uri_with_version,
+                key_encryption_key_identity=redisenterprise.ClusterPropertiesKeyEncryptionKeyIdentityArgs(
+                    identity_type="userAssignedIdentity", user_assigned_identity_resource_id=net.cmk_identity_id,
+                ),
+            ),
+        ),
+    }
+
+
 def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOptions) -> dict[str, Any]:
     from ..network._azure import REDIS_ZONE, private_endpoint  # noqa: F401
 
@@ -97,6 +118,7 @@ def build(name: str, args: Any, platform: Platform, child: pulumi.ResourceOption
         sku=redisenterprise.SkuArgs(name=sku_of(args)),
         high_availability="Enabled" if args.high_availability else "Disabled",
         minimum_tls_version="1.2", public_network_access="Disabled", tags=tags, opts=protect,
+        **_encryption(net),
     )
     persistence = redisenterprise.PersistenceArgs(aof_enabled=True, aof_frequency="1s") if args.persistence else redisenterprise.PersistenceArgs(aof_enabled=False, rdb_enabled=False)
     database = redisenterprise.Database(

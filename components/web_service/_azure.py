@@ -16,7 +16,9 @@ What it creates, per service:
 * for shared volumes: a storage account (Azure Files, SMB 3 with encryption in transit, TLS 1.2, no public network
   access, no blob public access) per service, a share per volume with the volume's quota, a private endpoint, and
   the share registered in the environment (``ManagedEnvironmentsStorage``) with the account key (an ARM secret
-  input; Container Apps mounts Azure Files only with a key).
+  input; Container Apps mounts Azure Files only with a key); with the Network's customer-managed key (prod) the
+  account encrypts with it (``keySource`` Microsoft.Keyvault, versionless so new key versions are picked up, the
+  Network's encryption identity attached).
 
 Scaling: the ``scale`` block (min/max replicas, rules) belongs to the Container App itself. When ``autoscaled`` the
 app takes it from a deferred output that the Autoscaler resolves; :func:`scale_unscaled` (called by the stack
@@ -295,6 +297,7 @@ def _shared_volumes(name: str, args: Any, platform: Platform, net: Any, tags: di
 
     protect = stateful_opts(child, args.deletion_protection)
     digest = hashlib.sha1(f"{platform.app}/{platform.stack}/{name}".encode()).hexdigest()[:8]
+    cmk = getattr(net, "cmk_key_uri", None) is not None
     account_name = re.sub(r"[^a-z0-9]", "", f"{platform.app}{platform.stack}{name}")[:16] + digest  # 3-24, globally unique
     account = storage.StorageAccount(
         f"{name}-files", resource_group_name=net.resource_group_name, location=net.location, account_name=account_name,
@@ -304,9 +307,12 @@ def _shared_volumes(name: str, args: Any, platform: Platform, net: Any, tags: di
         public_network_access="Disabled",
         network_rule_set=storage.NetworkRuleSetArgs(default_action="Deny", bypass="None"),
         encryption=storage.EncryptionArgs(
-            key_source="Microsoft.Storage", require_infrastructure_encryption=True,
+            key_source="Microsoft.Keyvault" if cmk else "Microsoft.Storage", require_infrastructure_encryption=True,
             services=storage.EncryptionServicesArgs(file=storage.EncryptionServiceArgs(enabled=True, key_type="Account")),
+            key_vault_properties=storage.KeyVaultPropertiesArgs(key_name=net.cmk_key_name, key_vault_uri=net.vault_uri) if cmk else None,
+            encryption_identity=storage.EncryptionIdentityArgs(encryption_user_assigned_identity=net.cmk_identity_id) if cmk else None,
         ),
+        identity=storage.IdentityArgs(type="UserAssigned", user_assigned_identities=[net.cmk_identity_id]) if cmk else None,
         tags=tags, opts=protect,
     )
     private_endpoint(f"{name}-files", platform, net.resource_group_name, net.location, net.endpoints_subnet_id, account.id, "file",

@@ -16,6 +16,7 @@ REDIS = "azure-native:redisenterprise:RedisEnterprise"
 REDIS_DB = "azure-native:redisenterprise:Database"
 VAULT = "azure-native:keyvault:Vault"
 SECRET = "azure-native:keyvault:Secret"
+KEY = "azure-native:keyvault:Key"
 APP = "azure-native:app:ContainerApp"
 ENV = "azure-native:app:ManagedEnvironment"
 STORAGE = "azure-native:storage:StorageAccount"
@@ -36,6 +37,8 @@ ALERT = "azure-native:monitor:MetricAlert"
 ACTION_GROUP = "azure-native:monitor:ActionGroup"
 #: Built-in role "Key Vault Secrets User".
 SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
+#: Built-in role "Key Vault Crypto Service Encryption User".
+CRYPTO_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
 _MIN_HSTS = 15552000  # 180 days
 
 
@@ -371,13 +374,102 @@ def waf_prevention(resource_type: str, props: Mapping[str, Any], options: Mappin
     return [] if unknown(mode) or mode == "Prevention" else [f"policySettings.mode is {mode!r}: the WAF only logs; use Prevention in prod"]
 
 
+def _key_uris(keys: list[Mapping[str, Any]]) -> tuple[set[str], set[str], bool]:
+    """(versionless URIs, names, some key's URI is unknown) of the stack's Key Vault keys."""
+    uris, names, unsure = set(), set(), False
+    for k in keys:
+        vault, name = get(k, "inputs", "vaultName"), get(k, "inputs", "keyName")
+        if isinstance(vault, str) and isinstance(name, str) and not unknown(vault) and not unknown(name):
+            uris.add(f"https://{vault}.vault.azure.net/keys/{name}".lower())
+            names.add(name)
+        else:
+            unsure = True
+    return uris, names, unsure
+
+
+def _stack_key(value: Any, uris: set[str], unsure: bool) -> bool:
+    if unknown(value) or (unsure and isinstance(value, str) and value):
+        return True
+    if not isinstance(value, str):
+        return False
+    v = value.lower().rstrip("/")
+    return any(v == u or v.startswith(u + "/") for u in uris)
+
+
+@rule(
+    "azure-customer-managed-keys",
+    description="In prod Flexible Servers (and their geo-redundant backups), Managed Redis clusters, storage accounts and backup vaults encrypt with a Key Vault key of the stack (RSA 3072+, with a rotation policy), as on AWS.",
+    severity="medium",
+    checklist="Encryption at rest with customer-managed keys in production (as on AWS)",
+    seeds=("001",),
+    types=(PG, REDIS, STORAGE, BACKUP_VAULT, RS_VAULT, KEY, ROLE),
+    scope="stack",
+    prod_only=True,
+)
+def customer_managed_keys(resources: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    keys = of_type(resources, KEY)
+    uris, names, unsure = _key_uris(keys)
+    out = []
+    for k in keys:
+        p = mapping(get(k, "inputs", "properties"))
+        size = as_int(p.get("keySize"))
+        if (p.get("kty") not in ("RSA", "RSA-HSM") and not unknown(p.get("kty"))) or (size is not None and size < 3072):
+            out.append((k["urn"], f"key is {p.get('kty')} {size}: use RSA 3072 or 4096"))
+        actions = [get(a, "action", "type") for a in items(get(p, "rotationPolicy", "lifetimeActions"))]
+        if not unknown(p.get("rotationPolicy")) and not any(str(a).lower() == "rotate" or unknown(a) for a in actions):
+            out.append((k["urn"], "rotationPolicy has no rotate action: the key never rotates"))
+    for g in of_type(resources, ROLE):
+        role = get(g, "inputs", "roleDefinitionId")
+        scope = get(g, "inputs", "scope")
+        if isinstance(role, str) and role.lower().endswith(CRYPTO_USER) and not unknown(scope) and not any(refers_to(scope, k) for k in keys) \
+                and "/keys/" not in str(scope).lower():
+            out.append((g["urn"], "Key Vault Crypto Service Encryption User is granted beyond one key (vault, group or subscription)"))
+    for r in of_type(resources, PG):
+        enc = mapping(get(r, "inputs", "dataEncryption"))
+        if unknown(get(r, "inputs", "dataEncryption")):
+            continue
+        if enc.get("type") != "AzureKeyVault" or not _stack_key(enc.get("primaryKeyURI"), uris, unsure):
+            out.append((r["urn"], "dataEncryption does not use a Key Vault key of the stack (primaryKeyURI): Microsoft-managed key"))
+        elif not enc.get("primaryUserAssignedIdentityId"):
+            out.append((r["urn"], "dataEncryption.primaryUserAssignedIdentityId is not set"))
+        if get(r, "inputs", "backup", "geoRedundantBackup") == "Enabled" and not (
+                _stack_key(enc.get("geoBackupKeyURI"), uris, unsure) and enc.get("geoBackupUserAssignedIdentityId")):
+            out.append((r["urn"], "geo-redundant backups without geoBackupKeyURI/geoBackupUserAssignedIdentityId of a stack key in the paired region"))
+    for r in of_type(resources, REDIS):
+        url = get(r, "inputs", "encryption", "customerManagedKeyEncryption", "keyEncryptionKeyUrl")
+        if unknown(get(r, "inputs", "encryption")):
+            continue
+        if not _stack_key(url, uris, unsure):
+            out.append((r["urn"], "encryption.customerManagedKeyEncryption.keyEncryptionKeyUrl is not a Key Vault key of the stack: Microsoft-managed key"))
+    for r in of_type(resources, STORAGE):
+        enc = get(r, "inputs", "encryption")
+        if unknown(enc):
+            continue
+        name = get(enc, "keyVaultProperties", "keyName")
+        if get(enc, "keySource") != "Microsoft.Keyvault" or not (unknown(name) or unsure or name in names):
+            out.append((r["urn"], "encryption.keySource is not Microsoft.Keyvault with a key of the stack: Microsoft-managed key"))
+    for r in of_type(resources, BACKUP_VAULT):
+        enc = get(r, "inputs", "properties", "securitySettings", "encryptionSettings")
+        if unknown(enc):
+            continue
+        if get(enc, "state") != "Enabled" or not _stack_key(get(enc, "keyVaultProperties", "keyUri"), uris, unsure):
+            out.append((r["urn"], "properties.securitySettings.encryptionSettings does not use a Key Vault key of the stack: Microsoft-managed key"))
+    for r in of_type(resources, RS_VAULT):
+        enc = get(r, "inputs", "properties", "encryption")
+        if unknown(enc):
+            continue
+        if not _stack_key(get(enc, "keyVaultProperties", "keyUri"), uris, unsure):
+            out.append((r["urn"], "properties.encryption.keyVaultProperties.keyUri is not a Key Vault key of the stack: Microsoft-managed key"))
+    return out
+
+
 @rule(
     "azure-stateful-protected",
-    description="In prod the stack's Azure data (Flexible Server, Managed Redis, Key Vault, file storage, backup vaults) is protect=True and retained on delete.",
+    description="In prod the stack's Azure data (Flexible Server, Managed Redis, the customer-managed Key Vault keys, file storage, backup vaults) is protect=True and retained on delete.",
     severity="high",
     checklist="Nothing lost: deletion protection in prod (architecture)",
     seeds=("001", "004"),
-    types=(PG, REDIS, REDIS_DB, STORAGE, BACKUP_VAULT, RS_VAULT),
+    types=(PG, REDIS, REDIS_DB, STORAGE, BACKUP_VAULT, RS_VAULT, KEY),
     prod_only=True,
 )
 def stateful_protected(resource_type: str, props: Mapping[str, Any], options: Mapping[str, Any]) -> list[str]:

@@ -84,7 +84,12 @@ class AzureTarget(Target):
     def network(self, cfg: Any) -> dict[str, Any]:
         from components.network import AzureNetworkOptions
 
-        return {"azure": AzureNetworkOptions(subscription_id=cfg.subscription or None, zone_redundant=cfg.profile.high_availability)}
+        cmk = cfg.profile.customer_managed_keys
+        return {"azure": AzureNetworkOptions(
+            subscription_id=cfg.subscription or None, zone_redundant=cfg.profile.high_availability, customer_managed_keys=cmk,
+            # Geo-redundant backups (high_availability) encrypted with a customer-managed key need the paired-region key.
+            geo_backup_key=cmk and cfg.profile.high_availability,
+        )}
 
     def postgres(self, cfg: Any) -> dict[str, Any]:
         from components.postgres import AzurePostgresOptions
