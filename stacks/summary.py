@@ -204,20 +204,29 @@ _PROFILE_WORDS: dict[str, tuple[str, Callable[[Any], str]]] = {
 }
 
 
+#: Profile fields that mean something on some clouds only (the others are left out of the header).
+_PROFILE_CLOUDS: dict[str, tuple[str, ...]] = {
+    "spot_weight": ("aws",), "exec_enabled": ("aws",), "install_addons": ("kubernetes",),
+    "zones": ("aws", "gcp", "azure"), "nat_per_zone": ("aws", "gcp", "azure"),
+}
+
+
 def _word(field: str, value: Any) -> str:
     label, fmt = _PROFILE_WORDS[field]
     return f"{label} {fmt(value)}"
 
 
-def profile_lines(profile: Any) -> list[str]:
-    """What the profile chose: for a profile other than prod, what it relaxes against prod; overrides named."""
+def profile_lines(profile: Any, cloud: str | None = None) -> list[str]:
+    """What the profile chose: for a profile other than prod, what it relaxes against prod; overrides named. With
+    a cloud, fields that mean nothing there (Fargate spot on Kubernetes) are left out."""
     import dataclasses
 
     from .profiles import PROFILES
 
     prod = PROFILES["prod"]
     base = PROFILES.get(profile.name, prod)
-    fields = [f.name for f in dataclasses.fields(profile) if f.name in _PROFILE_WORDS]
+    fields = [f.name for f in dataclasses.fields(profile) if f.name in _PROFILE_WORDS
+              and (cloud is None or cloud in _PROFILE_CLOUDS.get(f.name, (cloud,)))]
     if profile.name != "prod":
         relaxed = [f"{_word(f, getattr(profile, f))} (prod {_PROFILE_WORDS[f][1](getattr(prod, f))})" for f in fields if getattr(profile, f) != getattr(prod, f)]
         lines = [f"Profile {profile.name}, against prod: " + ("; ".join(relaxed) or "the same settings") + "."]
@@ -229,12 +238,15 @@ def profile_lines(profile: Any) -> list[str]:
     return lines
 
 
-def policy_line(profile: Any) -> str:
-    """How many rules the plan ran and what the profile made of them."""
+def policy_line(profile: Any, inventory: Any = None) -> str:
+    """How many rules the plan ran and what the profile made of them. With an inventory, only the rules that
+    apply to a resource type of this stack count (an AWS stack runs no Azure rule)."""
     from policies import RULES
 
-    run = [r for r in RULES if "plan" in r.engines and (profile.name == "prod" or not r.prod_only)]
-    skipped = sorted(r.id for r in RULES if "plan" in r.engines and r.prod_only and profile.name != "prod")
+    types = {r.type for r in inventory.resources} if inventory is not None else None
+    applicable = [r for r in RULES if "plan" in r.engines and (types is None or any(r.applies_to(t) for t in types))]
+    run = [r for r in applicable if profile.name == "prod" or not r.prod_only]
+    skipped = sorted(r.id for r in applicable if r.prod_only and profile.name != "prod")
     level = "mandatory (a violation fails the plan)" if profile.enforce_policies else "advisory (reported, the plan passes)"
     text = f"Policy pack: {len(run)} rules run, every violation {level}"
     if skipped:
@@ -306,7 +318,7 @@ def text(cfg: Any, inventory: Any, violations: list[dict[str, Any]], problems: l
     lines = [
         f"prodkit plan: app {cfg.app.name}, cloud {cfg.cloud.value}, profile {cfg.profile.name}, stack {cfg.stack}",
         *(textwrap.fill(line, WIDTH, subsequent_indent="  ", break_long_words=False, break_on_hyphens=False)
-          for line in [*profile_lines(cfg.profile), policy_line(cfg.profile)]),
+          for line in [*profile_lines(cfg.profile, cfg.cloud.value), policy_line(cfg.profile, inventory)]),
         f"{len(inventory.custom())} resources in {sum(1 for r in inventory.resources if r.type.startswith('prodkit:'))} components",
         "",
     ]

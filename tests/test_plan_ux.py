@@ -313,11 +313,18 @@ def test_text_header_names_the_profile_choices_and_the_rules_run():
     assert "Profile staging, against prod:" in flat
     assert "database/cache HA off (prod on)" in flat and "WAF and rate rules count (prod block)" in flat
     assert "policies advisory (prod mandatory)" in flat
+    assert "FARGATE_SPOT" not in flat and "ECS Exec" not in flat  # AWS-only choices are not shown on Kubernetes
+    aws = " ".join(_text("compyle", "staging", "aws").split("\n\n", 1)[0].split())
+    assert "FARGATE_SPOT weight 4 (prod none)" in aws and "cluster add-ons" not in aws
     assert all(len(line) <= summary.WIDTH for line in header.splitlines()[1:])
     import policies
 
-    run = sum(1 for r in policies.RULES if "plan" in r.engines and not r.prod_only)
-    prod_only = sorted(r.id for r in policies.RULES if "plan" in r.engines and r.prod_only)
+    _, inventory, _ = planned("compyle", "staging", "kubernetes")
+    types = {r.type for r in inventory.resources}
+    applicable = [r for r in policies.RULES if "plan" in r.engines and any(r.applies_to(t) for t in types)]
+    run = sum(1 for r in applicable if not r.prod_only)
+    prod_only = sorted(r.id for r in applicable if r.prod_only)
+    assert not [r for r in prod_only if r.startswith(("gcp-", "azure-"))]  # a Kubernetes stack runs no cloud's rules
     assert f"Policy pack: {run} rules run" in flat
     assert f"{len(prod_only)} prod-only rules not run in staging: {', '.join(prod_only)}" in flat
     prod = " ".join(_text("compyle", "prod", "kubernetes").split("\n\n", 1)[0].split())
