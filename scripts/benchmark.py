@@ -118,8 +118,8 @@ def main() -> None:
     cases += [(str(spec), "staging", cloud) for cloud in opts.clouds.split(",")]
     for app, profile, cloud in cases:
         stack = "prod" if profile == "prod" else "staging"
-        if cloud == "azure":  # the Azure stack files carry the location and subscription Azure needs
-            stack = f"azure-{stack}"
+        if cloud in ("aws", "azure"):  # their stack files carry what the cloud needs (ECR pull-through cache, location)
+            stack = f"{cloud}-{stack}"
         args = ["plan", "--stack", stack, "-c", f"prodkit:app={app}", "-c", f"prodkit:profile={profile}",
                 "-c", f"prodkit:cloud={cloud}", "--out", str(out / "o"), "--format", "json"]
         for item in CLOUD_CONFIG.get(cloud, []):
