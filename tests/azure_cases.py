@@ -3,29 +3,14 @@ for each rule and type a compliant input (as the Azure backends produce it) and 
 
 from __future__ import annotations
 
-import copy
 from typing import Any, Callable
 
+from policy_cases import OPTS, PROTECTED, with_, drop, setp  # noqa: F401 (shared helpers)
 from policies.rules import azure as az
 from policies.rules._util import mock_id
 
-OPTS = {"protect": False, "retainOnDelete": False, "ignoreChanges": []}
-PROTECTED = {"protect": True, "retainOnDelete": True, "ignoreChanges": []}
 
 
-def with_(d: dict, path: str, value: Any) -> dict:
-    out = copy.deepcopy(d)
-    node = out
-    parts = path.split(".")
-    for p in parts[:-1]:
-        node = node[int(p)] if p.isdigit() else node.setdefault(p, {})
-    if value is None:
-        node.pop(parts[-1], None)
-    elif parts[-1].isdigit():
-        node[int(parts[-1])] = value
-    else:
-        node[parts[-1]] = value
-    return out
 
 
 KEY_URI = "https://demo-prod-abc123.vault.azure.net/keys/demo-prod-key"
@@ -183,15 +168,8 @@ def stack(**mutate: Callable[[list[dict]], None]) -> list[dict]:
     return rs
 
 
-def drop(name: str) -> Callable[[list[dict]], None]:
-    return lambda rs: rs.remove(next(r for r in rs if r["name"] == name))
 
 
-def setp(name: str, path: str, value: Any) -> Callable[[list[dict]], None]:
-    def fn(rs: list[dict]) -> None:
-        r = next(r for r in rs if r["name"] == name)
-        r["inputs"] = with_(r["inputs"], path, value)
-    return fn
 
 
 STACK_CASES: list[tuple[str, Callable[[], list[dict]], list[tuple[str, str]]]] = [

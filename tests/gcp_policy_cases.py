@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
+from policy_cases import OPTS, PROTECTED, with_  # noqa: F401 (shared helpers)
 from policies.rules import gcp as g
 
-OPTS = {"protect": False, "retainOnDelete": False, "ignoreChanges": []}
-PROTECTED = {"protect": True, "retainOnDelete": True, "ignoreChanges": []}
 
 
-def with_(props: dict, path: str, value: Any) -> dict:
-    out = copy.deepcopy(props)
-    node = out
-    parts = path.split(".")
-    for p in parts[:-1]:
-        node = node[int(p)] if p.isdigit() else node.setdefault(p, {})
-    if value is None:
-        (node.pop(int(parts[-1])) if parts[-1].isdigit() else node.pop(parts[-1], None))
-    else:
-        node[int(parts[-1]) if parts[-1].isdigit() else parts[-1]] = value
-    return out
 
 
 SQL = {"deletionProtection": True, "encryptionKeyName": "projects/p/locations/r/keyRings/k/cryptoKeys/c", "settings": {
